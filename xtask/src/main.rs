@@ -1,0 +1,42 @@
+//! Project automation for the oci-ipam workspace, run as `cargo xtask <command>`.
+//!
+//! Each command lives in its own module; this file only parses the command line and
+//! dispatches. Everything here runs on a developer's machine or in CI, never in a cluster.
+
+mod ci;
+mod process;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The `cargo xtask` command line.
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "oci-ipam project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One automation task.
+#[derive(Subcommand)]
+enum Command {
+    /// Run every check CI runs: fmt, clippy, rustdoc, tests, generated-file drift, cargo deny.
+    Ci(ci::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+
+    let result = match cli.command {
+        Command::Ci(args) => ci::ci(&args),
+    };
+
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
