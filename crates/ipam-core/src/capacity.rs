@@ -1,0 +1,81 @@
+//! Per-node capacity: VNICs attached and allowed, addresses held and possible, maximum pods.
+
+use serde::Serialize;
+use vnic_limits::{SecondaryVnics, VnicLimit, VnicLimitSource};
+
+use crate::snapshot::{Node, Policy};
+use crate::{Error, NodeName};
+
+/// What one node holds now and can hold at most under the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct NodeCapacity {
+    /// The node.
+    pub name: NodeName,
+    /// VNICs attached or attaching, the primary included.
+    pub vnics_attached: u32,
+    /// VNICs the instance allows, `None` when the shape is unknown and the snapshot does not
+    /// say (the node then keeps the VNICs it has).
+    pub vnics_allowed: Option<u32>,
+    /// Whether `vnics_allowed` came from the instance or the shape table.
+    #[serde(skip)]
+    pub limit_source: Option<VnicLimitSource>,
+    /// Addresses in the pool now (A).
+    pub addresses: u32,
+    /// Addresses in use now (U).
+    pub used: u32,
+    /// The most addresses the pool can reach: pool VNICs (attached, attaching and still
+    /// attachable) × ipsPerVnic, capped by maxAllocate when set.
+    pub max_addresses: u32,
+    /// Pods the node can run: `max_addresses` capped by the kubelet's pod limit.
+    pub max_pods: u32,
+}
+
+/// The VNIC limit of a node: its own `maxVnicAttachments`, else the shape table.
+///
+/// # Errors
+///
+/// [`Error::ResolveVnicLimit`] when the shape is unknown or the table cannot answer for the
+/// node's OCPU count.
+pub fn max_vnics(node: &Node) -> Result<VnicLimit, Error> {
+    vnic_limits::vnic_limit(&node.shape, node.ocpus, node.max_vnic_attachments).map_err(|source| {
+        Error::ResolveVnicLimit {
+            node: node.name.to_string(),
+            source,
+        }
+    })
+}
+
+/// The capacity of `node` under `policy`.
+pub fn node_capacity(policy: &Policy, node: &Node) -> NodeCapacity {
+    let ips_per_vnic = policy.ips_per_vnic.get();
+    let listed = u32::try_from(node.vnics.len()).unwrap_or(u32::MAX);
+    let vnics_attached = listed.saturating_add(node.attaching_vnics);
+    let limit = max_vnics(node).ok();
+
+    let pool_vnics = u32::try_from(node.pool_vnics(policy).count()).unwrap_or(u32::MAX);
+    let attachable = match (policy.secondary_vnics, limit) {
+        (SecondaryVnics::Attach, Some(limit)) => limit.max_vnics.saturating_sub(vnics_attached),
+        _ => 0,
+    };
+    // VNICs still attaching will carry pool addresses once attached.
+    let future_vnics = pool_vnics + node.attaching_vnics + attachable;
+
+    let mut max_addresses = future_vnics.saturating_mul(ips_per_vnic);
+    let max_allocate = node.allocation(policy).max_allocate;
+    if max_allocate > 0 {
+        max_addresses = max_addresses.min(max_allocate);
+    }
+
+    NodeCapacity {
+        name: node.name.clone(),
+        vnics_attached,
+        vnics_allowed: limit.map(|limit| limit.max_vnics),
+        limit_source: limit.map(|limit| limit.source),
+        addresses: node.pool_size(policy),
+        used: node.used_count(),
+        max_addresses,
+        max_pods: max_addresses.min(policy.kubelet_max_pods),
+    }
+}
