@@ -234,7 +234,7 @@ fn check_invariants(snapshot: &Snapshot, plan: &Plan) {
                     assert_eq!(policy.secondary_vnics, SecondaryVnics::Attach);
                     let limit = max_vnics(node).unwrap().max_vnics;
                     assert!(
-                        node.vnics.len() + 1 <= limit as usize,
+                        node.vnics.len() < limit as usize,
                         "VNIC limit exceeded"
                     );
                 }
