@@ -1,0 +1,70 @@
+//! OCI request signing and credentials, exact to the byte.
+//!
+//! `oci-auth` signs HTTP requests the way Oracle Cloud Infrastructure expects
+//! (draft-cavage HTTP signatures, RSA-SHA256, the header sets and `Authorization` layout of
+//! Oracle's SDKs) and supplies the credentials to sign with: API keys from `~/.oci/config`,
+//! session tokens, instance principals and resource principals. It knows `http` types but
+//! owns no HTTP client; the signer reads no clock (the time is a parameter).
+//!
+//! Start with [`sign`]: a [`SignableRequest`] (method, URL, headers, body) and
+//! [`SigningParams`] (key id, [`PrivateKey`], time) in, the headers to add out.
+//! Long-running clients hold an `Arc<dyn` [`CredentialProvider`]`>` and take one
+//! [`Credentials`] snapshot per request.
+//!
+//! # Verifying requests (servers and simulators)
+//!
+//! [`ReceivedRequest`] rebuilds the signing string of a received request, and
+//! [`AuthorizationHeader`] parses its `Authorization: Signature …` header:
+//!
+//! 1. `let request = ReceivedRequest::new(&method, path_and_query, &headers);`
+//! 2. `let authorization = request.authorization()?;` gives the `version`, `keyId`,
+//!    `algorithm`, `headers` and decoded `signature`;
+//!    [`AuthorizationHeader::missing_required`] says which required headers it left out;
+//! 3. look up the public key for [`AuthorizationHeader::key_id`] (an API key:
+//!    [`PublicKey::from_pem`] and [`PublicKey::fingerprint`]; a session token: the
+//!    `publicKey` of the federation request, [`PublicKey::from_base64_der`]; a federation
+//!    call: the leaf certificate, [`LeafCertificate`]);
+//! 4. `request.verify(&authorization, &public_key)?` checks the RSA-SHA256 signature, and
+//!    [`ReceivedRequest::check_body`] checks `content-length` and `x-content-sha256`.
+//!
+//! # Secrets
+//!
+//! Private keys, pass phrases and session tokens never appear in `Debug`, `Display`, errors
+//! or logs: [`KeyId`] prints `ST$<redacted session token>`, [`PrivateKey`] prints its
+//! fingerprint. The library logs only at `trace` level.
+
+mod cert;
+mod config;
+mod env;
+mod error;
+mod ids;
+mod key;
+mod pem;
+mod provider;
+mod region;
+mod region_table;
+mod signer;
+mod token;
+mod transport;
+mod verify;
+
+#[cfg(test)]
+pub(crate) mod test_keys;
+
+pub use crate::cert::LeafCertificate;
+pub use crate::config::{ConfigProblem, ConfigProblemKind};
+pub use crate::env::Env;
+pub use crate::error::{BoxError, Error};
+pub use crate::ids::{KeyId, Ocid};
+pub use crate::key::{Fingerprint, Passphrase, PrivateKey, PublicKey};
+pub use crate::provider::{BoxFuture, CredentialProvider, Credentials, StaticProvider};
+pub use crate::region::{Region, RegionInfo, realm_domain};
+pub use crate::signer::{
+    BodyDigest, DEFAULT_CONTENT_TYPE, HeaderSet, REQUEST_TARGET, SignableBody, SignableRequest,
+    SigningOutput, SigningParams, X_CONTENT_SHA256, has_signed_body, host_of, request_target, sign,
+};
+pub use crate::token::SessionToken;
+pub use crate::transport::HttpTransport;
+#[cfg(feature = "reqwest")]
+pub use crate::transport::ReqwestTransport;
+pub use crate::verify::{AuthorizationHeader, ReceivedRequest};
