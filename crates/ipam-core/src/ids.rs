@@ -90,7 +90,7 @@ macro_rules! ocid {
             }
         }
 
-        text_newtype!($name, stringify!($name), concat!("OCID of a ", $kind, "."), $pattern);
+        text_newtype!($name, stringify!($name), concat!("OCID of an OCI resource of type `", $kind, "`."), $pattern);
     };
 }
 
