@@ -1,0 +1,203 @@
+//! The oci-ipam node agent: makes addresses on secondary OCI VNICs usable by Cilium pods.
+//!
+//! In `ipam: crd` mode Cilium installs no per-VNIC routing, so traffic from an address on a
+//! secondary VNIC would leave through the primary VNIC and be dropped by OCI's source check.
+//! The agent gives each secondary VNIC its own routing table (the virtual router on the link,
+//! and a default route through it) and, for every pool address on that VNIC, a rule sending
+//! traffic to the address into the main table (priority 20) and traffic from it into the
+//! VNIC's table (priority 111).
+//!
+//! The work is split in three:
+//! - [`desired::desired_state`] is a pure function from VNICs and pool addresses to tables
+//!   and rules;
+//! - [`netlink::Datapath`] observes and changes the kernel over rtnetlink, marking what it
+//!   installs with its own routing protocol number;
+//! - [`reconcile::reconcile`] runs one pass: observe, compute, add what is missing, remove
+//!   what is stale and owned, and report per-VNIC readiness.
+//!
+//! The binary around them ([`agent`]) reads inputs, runs passes on a timer and on change,
+//! and serves metrics and health.
+
+
+pub mod desired;
+
+pub mod model;
+pub mod netlink;
+pub mod reconcile;
+pub mod sysctl;
+
+use std::path::PathBuf;
+
+pub use desired::{AttachmentMode, DesiredConfig, EgressMode, desired_state};
+pub use model::{Ipv4Cidr, MacAddr, NodeInputs, PoolAddress, TableId, Vnic, VnicId, VnicRole};
+pub use netlink::{Datapath, OwnerProtocol};
+pub use reconcile::{ReconcileConfig, ReconcileReport, Readiness, reconcile};
+
+/// Everything that can fail in the node agent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A MAC address did not parse.
+    #[error("failed to parse MAC address {text:?}: expected six hex octets like 02:00:17:0a:0b:0c")]
+    ParseMac {
+        /// The text given.
+        text: String,
+    },
+
+    /// A VNIC OCID did not parse.
+    #[error("failed to parse VNIC OCID {text:?}: expected an OCID starting with \"ocid1.\"")]
+    ParseVnicId {
+        /// The text given.
+        text: String,
+    },
+
+    /// A CIDR did not parse.
+    #[error("failed to parse IPv4 CIDR {text:?}: expected address/length like 10.0.0.0/16")]
+    ParseCidr {
+        /// The text given.
+        text: String,
+    },
+
+    /// A table ID is one the kernel or Cilium uses.
+    #[error("failed to accept routing table {table}: the kernel or Cilium uses it")]
+    ReservedTable {
+        /// The ID given.
+        table: u32,
+    },
+
+    /// An owner protocol number is one the kernel uses.
+    #[error("failed to accept owner protocol {protocol}: 0 to 4 belong to the kernel")]
+    ReservedProtocol {
+        /// The number given.
+        protocol: u8,
+    },
+
+    /// A link name cannot name a sysctl directory.
+    #[error("failed to use link name {link:?} in a sysctl path")]
+    InvalidLinkName {
+        /// The name.
+        link: String,
+    },
+
+    /// The netlink socket could not be opened.
+    #[error("failed to open a netlink socket (the agent needs CAP_NET_ADMIN)")]
+    OpenNetlink {
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Listing links failed.
+    #[error("failed to list network links")]
+    ListLinks {
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Listing rules failed.
+    #[error("failed to list IPv4 policy rules")]
+    ListRules {
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Listing routes failed.
+    #[error("failed to list IPv4 routes")]
+    ListRoutes {
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Bringing a link up or setting its MTU failed.
+    #[error("failed to bring up link {link} or set its MTU")]
+    SetLink {
+        /// The link name.
+        link: String,
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Creating a bare-metal macvlan or VLAN link failed.
+    #[error("failed to create link {link}")]
+    CreateLink {
+        /// The link name.
+        link: String,
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Deleting an owned link failed.
+    #[error("failed to delete link {link}")]
+    DeleteLink {
+        /// The link name.
+        link: String,
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Installing a rule failed.
+    #[error("failed to add rule `{rule}`")]
+    AddRule {
+        /// The rule.
+        rule: desired::RuleSpec,
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Deleting an owned rule failed.
+    #[error("failed to delete owned rule {rule:?}")]
+    DeleteRule {
+        /// The rule, when it has the agent's shape.
+        rule: Option<desired::RuleSpec>,
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Installing a route failed.
+    #[error("failed to add route `{route}`")]
+    AddRoute {
+        /// The route.
+        route: desired::RouteSpec,
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Deleting an owned route failed.
+    #[error("failed to delete owned route {route:?}")]
+    DeleteRoute {
+        /// The route, when it has the agent's shape.
+        route: Option<desired::RouteSpec>,
+        /// The cause.
+        #[source]
+        source: rtnetlink::Error,
+    },
+
+    /// Reading a sysctl failed.
+    #[error("failed to read {}", path.display())]
+    ReadSysctl {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Writing a sysctl failed.
+    #[error("failed to write {} (the agent needs /proc/sys writable)", path.display())]
+    WriteSysctl {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}

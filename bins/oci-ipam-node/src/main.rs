@@ -1,0 +1,3 @@
+//! The `oci-ipam-node` binary.
+
+fn main() {}
