@@ -137,6 +137,11 @@ pub struct Flags {
         value_parser = humantime::parse_duration)]
     pub vnic_attach_timeout: Duration,
 
+    /// How often an attachment in flight is polled until it is ATTACHED.
+    #[arg(long, env = "OCI_IPAM_VNIC_ATTACH_POLL_INTERVAL", default_value = "2s",
+        value_parser = humantime::parse_duration)]
+    pub vnic_attach_poll_interval: Duration,
+
     /// The cluster's name, written as a freeform tag on everything the operator creates.
     #[arg(long, env = "OCI_IPAM_CLUSTER_NAME")]
     pub cluster_name: Option<String>,
@@ -286,6 +291,8 @@ pub struct Config {
     pub resync_interval: Duration,
     /// Attach timeout.
     pub vnic_attach_timeout: Duration,
+    /// Attach poll interval.
+    pub vnic_attach_poll_interval: Duration,
     /// Cluster name for tags.
     pub cluster: ClusterName,
     /// Endpoint overrides.
@@ -689,6 +696,10 @@ impl Config {
         }
         positive("--resync-interval", flags.resync_interval)?;
         positive("--vnic-attach-timeout", flags.vnic_attach_timeout)?;
+        positive(
+            "--vnic-attach-poll-interval",
+            flags.vnic_attach_poll_interval,
+        )?;
 
         let cluster = match flags.cluster_name.as_deref() {
             Some(name) => ClusterName::parse(name)?,
@@ -747,6 +758,7 @@ impl Config {
             workers: flags.parallel_alloc_workers as usize,
             resync_interval: flags.resync_interval,
             vnic_attach_timeout: flags.vnic_attach_timeout,
+            vnic_attach_poll_interval: flags.vnic_attach_poll_interval,
             cluster,
             endpoints,
             metrics_address,
