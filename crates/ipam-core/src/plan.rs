@@ -177,20 +177,26 @@ pub fn plan(snapshot: &Snapshot) -> Plan {
         .map(|node| Demand::of(policy, node))
         .collect();
 
-    let mut order: Vec<usize> = (0..snapshot.nodes.len()).collect();
-    order.sort_by(|&a, &b| {
-        demands[b]
-            .needed
-            .cmp(&demands[a].needed)
-            .then_with(|| snapshot.nodes[a].name.cmp(&snapshot.nodes[b].name))
+    // By name first; the stable sort by need then keeps names in order among equal needs.
+    let mut by_name: Vec<usize> = (0..snapshot.nodes.len()).collect();
+    by_name.sort_unstable_by(|&a, &b| {
+        let (x, y) = (&snapshot.nodes[a], &snapshot.nodes[b]);
+        // Duplicate names (an invalid snapshot) fall back to the instance, then the position.
+        x.name
+            .cmp(&y.name)
+            .then_with(|| x.instance_id.cmp(&y.instance_id))
+            .then(a.cmp(&b))
     });
+    let mut order: Vec<usize> = (0..by_name.len()).collect();
+    order.sort_by_key(|&rank| std::cmp::Reverse(demands[by_name[rank]].needed));
 
-    let mut nodes: Vec<NodePlan> = Vec::with_capacity(order.len());
-    for index in order {
+    let mut planned: Vec<Option<NodePlan>> = vec![None; by_name.len()];
+    for rank in order {
+        let index = by_name[rank];
         let node = &snapshot.nodes[index];
-        nodes.push(plan_node(policy, node, &demands[index], &mut ledger));
+        planned[rank] = Some(plan_node(policy, node, &demands[index], &mut ledger));
     }
-    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    let nodes: Vec<NodePlan> = planned.into_iter().flatten().collect();
 
     let totals = Totals::of(&nodes);
     let subnets = ledger.into_subnet_plans();
@@ -327,7 +333,41 @@ impl Demand {
 /// Free addresses per subnet as the plan hands them out.
 struct Ledger<'s> {
     entries: Vec<LedgerEntry<'s>>,
-    by_id: HashMap<&'s str, usize>,
+    by_id: HashMap<&'s str, usize, TailHash>,
+}
+
+/// Hashes only the last 16 bytes of a key: OCIDs share long prefixes and differ at the end,
+/// and the planner looks a subnet up for every VNIC. Equality still compares whole keys, and
+/// the keys come from the snapshot, so there is no untrusted input to collide on.
+#[derive(Clone, Copy, Default)]
+struct TailHash;
+
+#[derive(Default)]
+struct TailHasher(u64);
+
+impl std::hash::BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(0)
+    }
+}
+
+impl std::hash::Hasher for TailHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = &bytes[bytes.len().saturating_sub(16)..];
+        for chunk in tail.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
+        }
+        self.0 ^= bytes.len() as u64;
+    }
 }
 
 struct LedgerEntry<'s> {
@@ -354,7 +394,7 @@ impl<'s> Ledger<'s> {
             .collect();
 
         // With duplicate OCIDs (an invalid snapshot) the first entry wins.
-        let mut by_id = HashMap::with_capacity(entries.len());
+        let mut by_id = HashMap::with_capacity_and_hasher(entries.len(), TailHash);
         for (index, entry) in entries.iter().enumerate() {
             by_id.entry(entry.subnet.id.as_str()).or_insert(index);
         }
@@ -461,9 +501,19 @@ fn plan_allocation(
     let mut remaining = target;
     let mut exhausted_subnet: Option<usize> = None;
 
-    let mut pool: Vec<&Vnic> = node.pool_vnics(policy).collect();
-    pool.sort_by_key(|vnic| vnic.index);
-    for vnic in pool {
+    // VNICs are filled in index order; snapshots usually list them that way already.
+    let mut pool: Vec<&Vnic> = Vec::new();
+    let in_order = node.vnics.is_sorted_by_key(|vnic| vnic.index);
+    if !in_order {
+        pool = node.pool_vnics(policy).collect();
+        pool.sort_by_key(|vnic| vnic.index);
+    }
+    let ordered: Box<dyn Iterator<Item = &Vnic>> = if in_order {
+        Box::new(node.pool_vnics(policy))
+    } else {
+        Box::new(pool.into_iter())
+    };
+    for vnic in ordered {
         if remaining == 0 {
             break;
         }
@@ -772,26 +822,30 @@ fn plan_release(
     ledger: &mut Ledger<'_>,
     actions: &mut Vec<Action>,
 ) {
-    let mut used: Vec<Ipv4Addr> = node.used.clone();
-    used.sort_unstable();
-    let is_used = |ip: &Ipv4Addr| used.binary_search(ip).is_ok();
+    if demand.excess == 0 && node.release_ips.is_empty() {
+        return;
+    }
+
+    let used = IpSet::new(&node.used);
+    let is_used = |ip: &Ipv4Addr| used.contains(*ip);
+    let handshake = !node.release_ips.is_empty();
 
     let mut in_handshake: u32 = 0;
     let mut to_release: BTreeMap<u32, (&Vnic, Vec<Ipv4Addr>)> = BTreeMap::new();
-    for vnic in node.pool_vnics(policy) {
-        for ip in &vnic.secondary_ips {
-            match node.release_ips.get(ip) {
-                Some(ReleaseState::MarkedForRelease) => in_handshake += 1,
-                Some(ReleaseState::ReadyForRelease) if !is_used(ip) => {
-                    in_handshake += 1;
-                    to_release
-                        .entry(vnic.index)
-                        .or_insert_with(|| (vnic, Vec::new()))
-                        .1
-                        .push(*ip);
+    if handshake {
+        for vnic in node.pool_vnics(policy) {
+            for ip in &vnic.secondary_ips {
+                match node.release_ips.get(ip) {
+                    Some(ReleaseState::ReadyForRelease) if !is_used(ip) => {
+                        in_handshake += 1;
+                        let entry = to_release.entry(vnic.index);
+                        entry.or_insert_with(|| (vnic, Vec::new())).1.push(*ip);
+                    }
+                    Some(ReleaseState::MarkedForRelease | ReleaseState::ReadyForRelease) => {
+                        in_handshake += 1;
+                    }
+                    _ => {}
                 }
-                Some(ReleaseState::ReadyForRelease) => in_handshake += 1,
-                _ => {}
             }
         }
     }
@@ -812,35 +866,81 @@ fn plan_release(
         return;
     }
 
-    // Like Cilium, take the excess from the one VNIC with the most unused addresses.
-    let unused_on = |vnic: &&Vnic| -> Vec<Ipv4Addr> {
-        let mut ips: Vec<Ipv4Addr> = vnic
-            .secondary_ips
-            .iter()
-            .filter(|ip| !is_used(ip) && !node.release_ips.contains_key(ip))
-            .copied()
-            .collect();
-        ips.sort_unstable();
-        ips
-    };
-    let mut best: Option<(u32, Vec<Ipv4Addr>)> = None;
+    // Like Cilium, take the excess from the one VNIC with the most unused addresses (ties:
+    // the lowest index). Addresses already in the handshake are not unused.
+    let in_handshake_now = |ip: &Ipv4Addr| handshake && node.release_ips.contains_key(ip);
+    let unused = |ip: &&Ipv4Addr| !is_used(ip) && !in_handshake_now(ip);
+    let mut best: Option<(&Vnic, usize)> = None;
     for vnic in node.pool_vnics(policy) {
-        let ips = unused_on(&vnic);
-        let better = match &best {
-            None => !ips.is_empty(),
-            Some((index, held)) => {
-                ips.len() > held.len() || (ips.len() == held.len() && vnic.index < *index)
-            }
+        let count = vnic.secondary_ips.iter().filter(unused).count();
+        let better = match best {
+            None => count > 0,
+            Some((held, most)) => count > most || (count == most && vnic.index < held.index),
         };
         if better {
-            best = Some((vnic.index, ips));
+            best = Some((vnic, count));
         }
     }
 
-    if let Some((_, mut ips)) = best {
+    if let Some((vnic, _)) = best {
+        let mut ips: Vec<Ipv4Addr> = vnic.secondary_ips.iter().filter(unused).copied().collect();
+        ips.sort_unstable();
         ips.truncate(to_mark as usize);
-        if !ips.is_empty() {
-            actions.push(Action::MarkForRelease { ips });
+        actions.push(Action::MarkForRelease { ips });
+    }
+}
+
+/// A set of IPv4 addresses for membership tests: an open-addressing table of integers,
+/// cheaper than sorting or hashing with SipHash for the few dozen addresses of one node.
+struct IpSet {
+    slots: Vec<u32>,
+    has_zero: bool,
+}
+
+impl IpSet {
+    fn new(ips: &[Ipv4Addr]) -> Self {
+        let size = (ips.len() * 2).next_power_of_two().max(8);
+        let mut set = Self {
+            slots: vec![0; size],
+            has_zero: false,
+        };
+        for ip in ips {
+            set.insert(u32::from(*ip));
+        }
+        set
+    }
+
+    fn slot(&self, value: u32) -> usize {
+        let mask = self.slots.len() - 1;
+        (value.wrapping_mul(0x9E37_79B1) >> 7) as usize & mask
+    }
+
+    fn insert(&mut self, value: u32) {
+        if value == 0 {
+            self.has_zero = true;
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.slot(value);
+        while self.slots[at] != 0 && self.slots[at] != value {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = value;
+    }
+
+    fn contains(&self, ip: Ipv4Addr) -> bool {
+        let value = u32::from(ip);
+        if value == 0 {
+            return self.has_zero;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.slot(value);
+        loop {
+            match self.slots[at] {
+                0 => return false,
+                found if found == value => return true,
+                _ => at = (at + 1) & mask,
+            }
         }
     }
 }
@@ -893,6 +993,65 @@ mod tests {
         assert_eq!(excess_ips(30, 2, 8, 16, 0), 20);
         assert_eq!(excess_ips(30, 10, 8, 16, 0), 12);
         assert_eq!(excess_ips(10, 10, 8, 0, 0), 0);
+    }
+
+    #[test]
+    fn ip_sets_find_exactly_their_members() {
+        let members: Vec<Ipv4Addr> = (0..100u32).map(|i| Ipv4Addr::from(i * 7)).collect();
+        let set = IpSet::new(&members);
+        for i in 0..700u32 {
+            assert_eq!(
+                set.contains(Ipv4Addr::from(i)),
+                i % 7 == 0 && i < 700,
+                "{i}"
+            );
+        }
+        assert!(!IpSet::new(&[]).contains(Ipv4Addr::UNSPECIFIED));
+    }
+
+    #[test]
+    fn an_unknown_shape_keeps_its_vnics_and_says_why() {
+        let snapshot: Snapshot = serde_json::from_value(serde_json::json!({
+            "apiVersion": "oci-ipam/v1", "kind": "ClusterSnapshot",
+            "subnets": [{"id": "ocid1.subnet.oc1.phx.a", "cidr": "10.0.0.0/24",
+                         "allocatedIps": 1}],
+            "nodes": [{
+                "name": "n1", "instanceId": "ocid1.instance.oc1.phx.a",
+                "shape": "VM.Future.Z1", "availabilityDomain": "AD-1",
+                "vnics": [{"id": "ocid1.vnic.oc1.phx.a", "index": 0,
+                           "subnetId": "ocid1.subnet.oc1.phx.a", "primaryIp": "10.0.0.2"}]
+            }]
+        }))
+        .unwrap();
+        let mut full = snapshot.clone();
+        full.nodes[0].vnics[0].secondary_ips = (3..34u8)
+            .map(|last| Ipv4Addr::new(10, 0, 0, last))
+            .collect();
+        full.nodes[0].used = full.nodes[0].vnics[0].secondary_ips.clone();
+        full.subnets[0].allocated_ips = 32;
+
+        // With room on its VNIC the node is served as usual.
+        let node = &plan(&snapshot).nodes[0];
+        assert!(matches!(
+            node.actions[..],
+            [Action::AssignPrivateIps { count: 8, .. }]
+        ));
+
+        // Full, it attaches nothing and names the shape.
+        let node = &plan(&full).nodes[0];
+        assert!(node.actions.is_empty());
+        let shortfall = node.shortfall.as_ref().unwrap();
+        assert_eq!(shortfall.reason, ShortfallReason::VnicLimit);
+        assert!(
+            shortfall.message.contains("VM.Future.Z1"),
+            "{}",
+            shortfall.message
+        );
+        assert!(
+            shortfall.message.contains("maxVnicAttachments"),
+            "{}",
+            shortfall.message
+        );
     }
 
     #[test]
