@@ -36,6 +36,9 @@ pub fn ci(args: &Args) -> Result {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
 
+    eprintln!("xtask: generated files: cargo xtask gen --check");
+    crate::r#gen::generate(&crate::r#gen::Args { check: true })?;
+
     run("tests", cargo().args(["test", "--workspace", "--locked"]))?;
 
     run(

@@ -4,6 +4,7 @@
 //! dispatches. Everything here runs on a developer's machine or in CI, never in a cluster.
 
 mod ci;
+mod r#gen; // `gen` is a reserved word in edition 2024
 mod process;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run every check CI runs: fmt, clippy, rustdoc, tests, generated-file drift, cargo deny.
     Ci(ci::Args),
+    /// Write generated files (CRD YAML into deploy/crds/); `--check` fails on drift instead.
+    Gen(r#gen::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Ci(args) => ci::ci(&args),
+        Command::Gen(args) => r#gen::generate(&args),
     };
 
     match result {

@@ -44,8 +44,8 @@ pub const CONDITION_READY: &str = "Ready";
 /// The condition the operator sets: the spec matches what OCI reported at the last sync.
 pub const CONDITION_SYNCED: &str = "Synced";
 
-/// The spec of an [`OciNetworkNode`]: the operator's record of the node's instance and
-/// VNICs, as OCI reports them.
+/// The operator's record of a node's instance and VNICs, as OCI reports them (the spec of
+/// an OciNetworkNode).
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "oci-ipam.io",
@@ -159,7 +159,8 @@ pub enum VnicOrigin {
     Found,
 }
 
-/// The status of an [`OciNetworkNode`]: what the node agent reports, and conditions.
+/// What the node agent reports about a node's VNICs, and conditions (the status of an
+/// OciNetworkNode).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
