@@ -13,6 +13,7 @@ use serde::Serialize;
 #[non_exhaustive]
 pub enum VnicRule {
     /// A fixed number of VNICs whatever the OCPUs.
+    #[serde(rename_all = "camelCase")]
     Fixed {
         /// VNIC attachments allowed, primary included.
         max_vnics: u32,
