@@ -12,6 +12,7 @@ pub mod controller;
 pub mod error;
 pub mod metrics;
 pub mod observe;
+pub mod oci_client;
 pub mod ownership;
 pub mod plan;
 pub mod reconcile;
