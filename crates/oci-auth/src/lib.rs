@@ -34,15 +34,18 @@
 //! fingerprint. The library logs only at `trace` level.
 
 mod cert;
+mod choice;
 mod config;
 mod env;
 mod error;
 mod ids;
+mod instance;
 mod key;
 mod pem;
 mod provider;
 mod region;
 mod region_table;
+mod resource;
 mod signer;
 mod token;
 mod transport;
@@ -52,13 +55,24 @@ mod verify;
 pub(crate) mod test_keys;
 
 pub use crate::cert::LeafCertificate;
-pub use crate::config::{ConfigProblem, ConfigProblemKind};
+pub use crate::choice::{AuthConfig, AuthMethod};
+pub use crate::config::{
+    ConfigFile, ConfigProblem, ConfigProblemKind, ConfigProfile, DEFAULT_PROFILE, ProfileMode,
+    SessionTokenProvider, default_config_paths, find_config_file,
+};
 pub use crate::env::Env;
 pub use crate::error::{BoxError, Error};
 pub use crate::ids::{KeyId, Ocid};
+pub use crate::instance::{
+    DEFAULT_METADATA_BASE_URL, DEFAULT_REFRESH_MARGIN, FederationFingerprint, GeneratedRsa2048,
+    InstancePrincipalBuilder, InstancePrincipalProvider, RetryPolicy, SessionKeySource,
+};
 pub use crate::key::{Fingerprint, Passphrase, PrivateKey, PublicKey};
 pub use crate::provider::{BoxFuture, CredentialProvider, Credentials, StaticProvider};
 pub use crate::region::{Region, RegionInfo, realm_domain};
+pub use crate::resource::{
+    RP_PASSPHRASE, RP_PRIVATE_PEM, RP_REGION, RP_RPST, RP_VERSION, ResourcePrincipalProvider,
+};
 pub use crate::signer::{
     BodyDigest, DEFAULT_CONTENT_TYPE, HeaderSet, REQUEST_TARGET, SignableBody, SignableRequest,
     SigningOutput, SigningParams, X_CONTENT_SHA256, has_signed_body, host_of, request_target, sign,

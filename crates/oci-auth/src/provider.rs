@@ -72,9 +72,10 @@ impl fmt::Debug for Credentials {
 
 /// Gives the API client credentials for each request.
 ///
-/// Implementations in this crate: [`crate::StaticProvider`] (API key), the session-token,
-/// instance-principal and resource-principal providers. Use as
-/// `Arc<dyn CredentialProvider>`.
+/// Implementations: [`crate::StaticProvider`] (API key), [`crate::SessionTokenProvider`]
+/// (`security_token_file`), [`crate::InstancePrincipalProvider`],
+/// [`crate::ResourcePrincipalProvider`]; [`crate::AuthConfig::build`] picks one from
+/// configuration. Use as `Arc<dyn CredentialProvider>`.
 ///
 /// The current time is passed in (the library reads no clock): providers whose tokens
 /// expire compare it with the token's `exp`.
