@@ -3,8 +3,10 @@
 //! Each command lives in its own module; this file only parses the command line and
 //! dispatches. Everything here runs on a developer's machine or in CI, never in a cluster.
 
+mod bench;
 mod ci;
 mod r#gen; // `gen` is a reserved word in edition 2024
+mod gen_snapshot;
 mod process;
 
 use std::process::ExitCode;
@@ -24,6 +26,10 @@ struct Cli {
 enum Command {
     /// Run every check CI runs: fmt, clippy, rustdoc, tests, generated-file drift, cargo deny.
     Ci(ci::Args),
+    /// Write a synthetic cluster snapshot: `--nodes N --seed S [--out FILE]`.
+    GenSnapshot(gen_snapshot::Args),
+    /// Run a benchmark and check its targets: `bench planner`.
+    Bench(bench::Args),
     /// Write generated files (CRD YAML into deploy/crds/); `--check` fails on drift instead.
     Gen(r#gen::Args),
 }
@@ -33,6 +39,8 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Ci(args) => ci::ci(&args),
+        Command::GenSnapshot(args) => gen_snapshot::gen_snapshot(&args),
+        Command::Bench(args) => bench::bench(&args),
         Command::Gen(args) => r#gen::generate(&args),
     };
 
