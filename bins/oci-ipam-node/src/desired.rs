@@ -60,7 +60,10 @@ pub struct DesiredConfig {
 
 impl Default for DesiredConfig {
     fn default() -> Self {
-        Self { egress: EgressMode::AllDestinations, first_table: DEFAULT_FIRST_TABLE }
+        Self {
+            egress: EgressMode::AllDestinations,
+            first_table: DEFAULT_FIRST_TABLE,
+        }
     }
 }
 
@@ -212,15 +215,22 @@ pub fn desired_state(
     config: &DesiredConfig,
     adopted: &BTreeMap<MacAddr, u32>,
 ) -> DesiredState {
-    let secondaries: Vec<&Vnic> =
-        inputs.vnics.iter().filter(|v| v.role == VnicRole::Secondary).collect();
+    let secondaries: Vec<&Vnic> = inputs
+        .vnics
+        .iter()
+        .filter(|v| v.role == VnicRole::Secondary)
+        .collect();
     let tables = assign_tables(&secondaries, adopted, config.first_table);
 
     let mut vnics: BTreeMap<VnicId, DesiredVnic> = secondaries
         .iter()
         .filter_map(|vnic| {
             let table = *tables.get(&vnic.id)?;
-            let desired = DesiredVnic { vnic: (*vnic).clone(), table, addresses: BTreeSet::new() };
+            let desired = DesiredVnic {
+                vnic: (*vnic).clone(),
+                table,
+                addresses: BTreeSet::new(),
+            };
             Some((vnic.id.clone(), desired))
         })
         .collect();
@@ -240,7 +250,9 @@ pub fn desired_state(
             }));
             continue;
         }
-        let Some(address) = claims.first() else { continue };
+        let Some(address) = claims.first() else {
+            continue;
+        };
 
         let Some(vnic) = inputs.vnics.iter().find(|v| v.id == address.vnic) else {
             skipped.push(SkippedAddress {
@@ -256,13 +268,19 @@ pub fn desired_state(
             });
             continue;
         }
-        let Some(desired) = vnics.get_mut(&vnic.id) else { continue };
+        let Some(desired) = vnics.get_mut(&vnic.id) else {
+            continue;
+        };
 
         desired.addresses.insert(ip);
         rules.extend(address_rules(ip, desired.table, &config.egress));
     }
 
-    DesiredState { vnics, rules, skipped }
+    DesiredState {
+        vnics,
+        rules,
+        skipped,
+    }
 }
 
 /// Gives every secondary VNIC a table ID: the one it already has, else `first + attachment
@@ -282,8 +300,12 @@ pub fn assign_tables(
     let mut assigned: BTreeMap<VnicId, TableId> = BTreeMap::new();
 
     for vnic in &sorted {
-        let Some(id) = adopted.get(&vnic.mac) else { continue };
-        let Ok(table) = TableId::try_new(*id) else { continue };
+        let Some(id) = adopted.get(&vnic.mac) else {
+            continue;
+        };
+        let Ok(table) = TableId::try_new(*id) else {
+            continue;
+        };
         if taken.insert(*id) {
             assigned.insert(vnic.id.clone(), table);
         }
@@ -293,9 +315,15 @@ pub fn assign_tables(
         if assigned.contains_key(&vnic.id) {
             continue;
         }
-        let Some(index) = vnic.attachment_index else { continue };
-        let Some(id) = first.checked_add(index) else { continue };
-        let Ok(table) = TableId::try_new(id) else { continue };
+        let Some(index) = vnic.attachment_index else {
+            continue;
+        };
+        let Some(id) = first.checked_add(index) else {
+            continue;
+        };
+        let Ok(table) = TableId::try_new(id) else {
+            continue;
+        };
         if taken.insert(id) {
             assigned.insert(vnic.id.clone(), table);
         }
@@ -370,8 +398,17 @@ mod tests {
 
     fn node() -> NodeInputs {
         NodeInputs::new(
-            vec![vnic(0, VnicRole::Primary), vnic(1, VnicRole::Secondary), vnic(2, VnicRole::Secondary)],
-            pool(&[("10.0.0.5", 0), ("10.0.1.5", 1), ("10.0.1.6", 1), ("10.0.2.9", 2)]),
+            vec![
+                vnic(0, VnicRole::Primary),
+                vnic(1, VnicRole::Secondary),
+                vnic(2, VnicRole::Secondary),
+            ],
+            pool(&[
+                ("10.0.0.5", 0),
+                ("10.0.1.5", 1),
+                ("10.0.1.6", 1),
+                ("10.0.2.9", 2),
+            ]),
         )
     }
 
@@ -381,23 +418,37 @@ mod tests {
 
         assert_eq!(state.vnics.len(), 2);
         let t1 = state.vnics.values().next().unwrap().table.get();
-        let expected: BTreeSet<RuleSpec> = [("10.0.1.5", t1), ("10.0.1.6", t1), ("10.0.2.9", t1 + 1)]
-            .iter()
-            .flat_map(|(ip, table)| {
-                let host = Ipv4Cidr::host(ip.parse().unwrap());
-                [
-                    RuleSpec { priority: 20, source: None, destination: Some(host), table: 254 },
-                    RuleSpec { priority: 111, source: Some(host), destination: None, table: *table },
-                ]
-            })
-            .collect();
+        let expected: BTreeSet<RuleSpec> =
+            [("10.0.1.5", t1), ("10.0.1.6", t1), ("10.0.2.9", t1 + 1)]
+                .iter()
+                .flat_map(|(ip, table)| {
+                    let host = Ipv4Cidr::host(ip.parse().unwrap());
+                    [
+                        RuleSpec {
+                            priority: 20,
+                            source: None,
+                            destination: Some(host),
+                            table: 254,
+                        },
+                        RuleSpec {
+                            priority: 111,
+                            source: Some(host),
+                            destination: None,
+                            table: *table,
+                        },
+                    ]
+                })
+                .collect();
         assert_eq!(state.rules, expected);
         assert!(state.skipped.is_empty());
     }
 
     #[test]
     fn vcn_only_mode_restricts_from_rules_to_the_vcn_cidrs() {
-        let vcn: Vec<Ipv4Cidr> = vec!["10.0.0.0/16".parse().unwrap(), "172.16.0.0/12".parse().unwrap()];
+        let vcn: Vec<Ipv4Cidr> = vec![
+            "10.0.0.0/16".parse().unwrap(),
+            "172.16.0.0/12".parse().unwrap(),
+        ];
         let config = DesiredConfig::default().with_egress(EgressMode::VcnOnly(vcn.clone()));
         let inputs = NodeInputs::new(node().vnics, pool(&[("10.0.1.5", 1)]));
 
@@ -405,7 +456,10 @@ mod tests {
 
         let from: Vec<&RuleSpec> = state.rules.iter().filter(|r| r.priority == 111).collect();
         assert_eq!(from.len(), 2);
-        assert!(from.iter().all(|r| r.source == Some(Ipv4Cidr::host("10.0.1.5".parse().unwrap()))));
+        assert!(
+            from.iter()
+                .all(|r| r.source == Some(Ipv4Cidr::host("10.0.1.5".parse().unwrap())))
+        );
         let destinations: Vec<Ipv4Cidr> = from.iter().filter_map(|r| r.destination).collect();
         assert_eq!(destinations, vcn);
     }
@@ -413,12 +467,20 @@ mod tests {
     #[test]
     fn suspicious_pool_entries_are_skipped_with_a_reason() {
         let mut inputs = node();
-        inputs.pool = pool(&[("10.0.9.1", 9), ("10.0.2.5", 1), ("10.0.1.7", 1), ("10.0.1.7", 2)]);
+        inputs.pool = pool(&[
+            ("10.0.9.1", 9),
+            ("10.0.2.5", 1),
+            ("10.0.1.7", 1),
+            ("10.0.1.7", 2),
+        ]);
 
         let state = desired_state(&inputs, &DesiredConfig::default(), &BTreeMap::new());
 
-        let reasons: Vec<(String, SkipReason)> =
-            state.skipped.iter().map(|s| (s.address.ip.to_string(), s.reason)).collect();
+        let reasons: Vec<(String, SkipReason)> = state
+            .skipped
+            .iter()
+            .map(|s| (s.address.ip.to_string(), s.reason))
+            .collect();
         assert_eq!(
             reasons,
             vec![

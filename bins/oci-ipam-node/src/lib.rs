@@ -18,8 +18,10 @@
 //! The binary around them ([`agent`]) reads inputs, runs passes on a timer and on change,
 //! and serves metrics and health.
 
-
+pub mod agent;
 pub mod desired;
+pub mod inputs;
+pub mod metrics;
 
 pub mod model;
 pub mod netlink;
@@ -31,7 +33,7 @@ use std::path::PathBuf;
 pub use desired::{AttachmentMode, DesiredConfig, EgressMode, desired_state};
 pub use model::{Ipv4Cidr, MacAddr, NodeInputs, PoolAddress, TableId, Vnic, VnicId, VnicRole};
 pub use netlink::{Datapath, OwnerProtocol};
-pub use reconcile::{ReconcileConfig, ReconcileReport, Readiness, reconcile};
+pub use reconcile::{Readiness, ReconcileConfig, ReconcileReport, reconcile};
 
 /// Everything that can fail in the node agent.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +188,44 @@ pub enum Error {
     ReadSysctl {
         /// The file.
         path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The Kubernetes client could not be set up.
+    #[error("failed to set up the Kubernetes client (in-cluster config or KUBECONFIG)")]
+    ConnectKube {
+        /// The cause.
+        #[source]
+        source: kube::Error,
+    },
+
+    /// The metadata client could not be built.
+    #[error("failed to build the metadata service client")]
+    BuildMetadataClient {
+        /// The cause.
+        #[source]
+        source: oci_api::Error,
+    },
+
+    /// Reading the metadata service failed.
+    #[error(
+        "failed to read VNICs from the metadata service at {endpoint} (the agent must run on the host network)"
+    )]
+    ReadMetadata {
+        /// The metadata service origin.
+        endpoint: String,
+        /// The cause.
+        #[source]
+        source: oci_api::Error,
+    },
+
+    /// The metrics and health listener could not be opened.
+    #[error("failed to listen on {address} for metrics and health (set --listen)")]
+    Listen {
+        /// The address.
+        address: std::net::SocketAddr,
         /// The cause.
         #[source]
         source: std::io::Error,

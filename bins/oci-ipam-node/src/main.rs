@@ -1,3 +1,191 @@
-//! The `oci-ipam-node` binary.
+//! `oci-ipam-node`: the node agent. Parses flags (or their environment variables), sets up
+//! logging, and runs [`oci_ipam_node::agent::run`] until SIGTERM or Ctrl-C.
 
-fn main() {}
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use oci_ipam_node::agent::{AgentConfig, AttachmentChoice};
+use oci_ipam_node::desired::DEFAULT_FIRST_TABLE;
+use oci_ipam_node::netlink::DEFAULT_OWNER_PROTOCOL;
+use oci_ipam_node::reconcile::error_chain;
+use oci_ipam_node::{
+    AttachmentMode, DesiredConfig, EgressMode, Ipv4Cidr, OwnerProtocol, ReconcileConfig,
+};
+
+/// Makes addresses on secondary OCI VNICs usable: per-VNIC routing tables and per-address
+/// policy rules, reconciled against the node's CiliumNode pool.
+#[derive(Debug, Parser)]
+#[command(name = "oci-ipam-node", version)]
+struct Args {
+    /// This node's name (the Node, CiliumNode and OciNetworkNode name).
+    #[arg(long, env = "NODE_NAME")]
+    node_name: String,
+
+    /// The instance metadata service base URL.
+    #[arg(long, env = "OCI_METADATA_BASE_URL", default_value = oci_api::DEFAULT_METADATA_URL)]
+    metadata_url: String,
+
+    /// How secondary VNICs appear: `auto` reads the shape (BM.* = bare metal).
+    #[arg(long, env = "OCI_IPAM_ATTACHMENT", value_enum, default_value_t = Attachment::Auto)]
+    attachment: Attachment,
+
+    /// Bare metal: the physical NIC names in `nicIndex` order (default: NIC 0 is the link of
+    /// the primary VNIC).
+    #[arg(long, env = "OCI_IPAM_PHYSICAL_NICS", value_delimiter = ',')]
+    physical_nics: Vec<String>,
+
+    /// Which traffic from a secondary-VNIC address uses the VNIC: `all`, or `vcn` (only the
+    /// `--vcn-cidrs`; use when Cilium masquerades other traffic).
+    #[arg(long, env = "OCI_IPAM_EGRESS", value_enum, default_value_t = Egress::All)]
+    egress: Egress,
+
+    /// The VCN's CIDRs, for `--egress vcn`.
+    #[arg(long, env = "OCI_IPAM_VCN_CIDRS", value_delimiter = ',')]
+    vcn_cidrs: Vec<Ipv4Cidr>,
+
+    /// MTU for secondary VNIC links; 0 leaves the MTU as it is.
+    #[arg(long, env = "OCI_IPAM_MTU", default_value_t = 9000)]
+    mtu: u32,
+
+    /// The first routing table ID given to a secondary VNIC.
+    #[arg(long, env = "OCI_IPAM_FIRST_TABLE", default_value_t = DEFAULT_FIRST_TABLE)]
+    first_table: u32,
+
+    /// The routing protocol number marking the agent's rules and routes.
+    #[arg(long, env = "OCI_IPAM_OWNER_PROTOCOL", default_value_t = DEFAULT_OWNER_PROTOCOL)]
+    owner_protocol: u8,
+
+    /// Time between passes when nothing changes (also the metadata cache lifetime).
+    #[arg(long, env = "OCI_IPAM_RESYNC", default_value = "30s", value_parser = humantime::parse_duration)]
+    resync: Duration,
+
+    /// Address for /metrics, /healthz and /readyz.
+    #[arg(long, env = "OCI_IPAM_LISTEN", default_value = "0.0.0.0:9964")]
+    listen: SocketAddr,
+
+    /// Log format.
+    #[arg(long, env = "OCI_IPAM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Attachment {
+    Auto,
+    Vm,
+    BareMetal,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Egress {
+    All,
+    Vcn,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.log_format);
+
+    let config = match config(&args) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("oci-ipam-node: {message}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("oci-ipam-node: failed to start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let result = runtime.block_on(oci_ipam_node::agent::run(
+        config,
+        Arc::new(k8s_glue::SystemClock),
+        shutdown_signal(),
+    ));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = error_chain(&err), "Agent stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(args: &Args) -> Result<AgentConfig, String> {
+    let metadata = oci_api::MetadataEndpoint::parse(&args.metadata_url)
+        .map_err(|err| format!("--metadata-url: {}", error_chain(&err)))?;
+    let owner = OwnerProtocol::try_new(args.owner_protocol)
+        .map_err(|err| format!("--owner-protocol: {err}"))?;
+
+    let egress = match args.egress {
+        Egress::All => EgressMode::AllDestinations,
+        Egress::Vcn if args.vcn_cidrs.is_empty() => {
+            return Err("--egress vcn needs --vcn-cidrs (the VCN's CIDR blocks)".to_owned());
+        }
+        Egress::Vcn => EgressMode::VcnOnly(args.vcn_cidrs.clone()),
+    };
+    let attachment = match args.attachment {
+        Attachment::Auto => AttachmentChoice::FromShape,
+        Attachment::Vm => AttachmentChoice::Fixed(AttachmentMode::VirtualMachine),
+        Attachment::BareMetal => AttachmentChoice::Fixed(AttachmentMode::BareMetal),
+    };
+
+    let desired = DesiredConfig::default()
+        .with_egress(egress)
+        .with_first_table(args.first_table);
+    let reconcile = ReconcileConfig::default()
+        .with_desired(desired)
+        .with_mtu((args.mtu != 0).then_some(args.mtu))
+        .with_physical_nics(args.physical_nics.clone());
+
+    let mut config = AgentConfig::new(&args.node_name);
+    config.metadata = metadata;
+    config.reconcile = reconcile;
+    config.attachment = attachment;
+    config.owner = owner;
+    config.resync = args.resync;
+    config.listen = args.listen;
+    Ok(config)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

@@ -46,7 +46,9 @@ impl FromStr for MacAddr {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = || Error::ParseMac { text: text.to_owned() };
+        let invalid = || Error::ParseMac {
+            text: text.to_owned(),
+        };
 
         let mut octets = [0u8; 6];
         let mut parts = text.split([':', '-']);
@@ -112,9 +114,13 @@ impl FromStr for VnicId {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let valid = text.starts_with("ocid1.")
             && text.len() <= 255
-            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if !valid {
-            return Err(Error::ParseVnicId { text: text.to_owned() });
+            return Err(Error::ParseVnicId {
+                text: text.to_owned(),
+            });
         }
         Ok(Self(text.to_owned()))
     }
@@ -160,7 +166,9 @@ impl Ipv4Cidr {
     /// A prefix from an address and a length; fails when the length exceeds 32.
     pub fn new(addr: Ipv4Addr, prefix_len: u8) -> Result<Self, Error> {
         if prefix_len > 32 {
-            return Err(Error::ParseCidr { text: format!("{addr}/{prefix_len}") });
+            return Err(Error::ParseCidr {
+                text: format!("{addr}/{prefix_len}"),
+            });
         }
         Ok(Self { addr, prefix_len })
     }
@@ -168,13 +176,19 @@ impl Ipv4Cidr {
     /// The `/32` prefix of one address.
     #[must_use]
     pub const fn host(addr: Ipv4Addr) -> Self {
-        Self { addr, prefix_len: 32 }
+        Self {
+            addr,
+            prefix_len: 32,
+        }
     }
 
     /// `0.0.0.0/0`, the default route's destination.
     #[must_use]
     pub const fn any() -> Self {
-        Self { addr: Ipv4Addr::UNSPECIFIED, prefix_len: 0 }
+        Self {
+            addr: Ipv4Addr::UNSPECIFIED,
+            prefix_len: 0,
+        }
     }
 
     /// The address as given.
@@ -202,7 +216,9 @@ impl Ipv4Cidr {
     }
 
     fn mask(&self) -> u32 {
-        u32::MAX.checked_shl(32 - u32::from(self.prefix_len)).unwrap_or(0)
+        u32::MAX
+            .checked_shl(32 - u32::from(self.prefix_len))
+            .unwrap_or(0)
     }
 }
 
@@ -210,7 +226,9 @@ impl FromStr for Ipv4Cidr {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = || Error::ParseCidr { text: text.to_owned() };
+        let invalid = || Error::ParseCidr {
+            text: text.to_owned(),
+        };
 
         let (addr, len) = text.split_once('/').ok_or_else(invalid)?;
         let addr: Ipv4Addr = addr.parse().map_err(|_| invalid())?;
@@ -402,9 +420,17 @@ mod tests {
         assert_eq!(mac.to_string(), "02:00:17:0a:bc:01");
         assert_eq!("02-00-17-0a-bc-01".parse::<MacAddr>().unwrap(), mac);
 
-        for bad in ["", "02:00:17:0a:bc", "02:00:17:0a:bc:01:02", "0g:00:17:0a:bc:01", "2:0:1:a:b:c"]
-        {
-            assert!(matches!(bad.parse::<MacAddr>(), Err(Error::ParseMac { .. })), "{bad}");
+        for bad in [
+            "",
+            "02:00:17:0a:bc",
+            "02:00:17:0a:bc:01:02",
+            "0g:00:17:0a:bc:01",
+            "2:0:1:a:b:c",
+        ] {
+            assert!(
+                matches!(bad.parse::<MacAddr>(), Err(Error::ParseMac { .. })),
+                "{bad}"
+            );
         }
     }
 
@@ -414,7 +440,12 @@ mod tests {
         assert_eq!(cidr.network(), Ipv4Addr::new(10, 0, 1, 0));
         assert!(cidr.contains(Ipv4Addr::new(10, 0, 1, 200)));
         assert!(!cidr.contains(Ipv4Addr::new(10, 0, 2, 1)));
-        assert!("0.0.0.0/0".parse::<Ipv4Cidr>().unwrap().contains(Ipv4Addr::BROADCAST));
+        assert!(
+            "0.0.0.0/0"
+                .parse::<Ipv4Cidr>()
+                .unwrap()
+                .contains(Ipv4Addr::BROADCAST)
+        );
         assert!("10.0.0.0/33".parse::<Ipv4Cidr>().is_err());
         assert!("10.0.0.0".parse::<Ipv4Cidr>().is_err());
     }
@@ -422,7 +453,9 @@ mod tests {
     #[test]
     fn reserved_tables_are_refused() {
         for id in RESERVED_TABLES {
-            assert!(matches!(TableId::try_new(*id), Err(Error::ReservedTable { table }) if table == *id));
+            assert!(
+                matches!(TableId::try_new(*id), Err(Error::ReservedTable { table }) if table == *id)
+            );
         }
         assert_eq!(TableId::try_new(10).unwrap().get(), 10);
     }

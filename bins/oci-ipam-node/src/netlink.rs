@@ -1,5 +1,5 @@
 //! The kernel side: observe links, owned rules and owned routes over rtnetlink, and apply
-//! single changes. No decisions are made here; [`crate::reconcile`] makes them.
+//! single changes. No decisions are made here; [`crate::reconcile()`] makes them.
 //!
 //! Ownership is marked with a routing protocol number ([`OwnerProtocol`]) on every rule
 //! (`FRA_PROTOCOL`, Linux 4.17+) and route the agent installs; only entries carrying it are
@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use futures::TryStreamExt;
+use netlink_packet_route::AddressFamily;
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
@@ -15,12 +16,11 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
-use netlink_packet_route::AddressFamily;
 use rtnetlink::{Handle, IpVersion, LinkMacVlan, LinkUnspec, LinkVlan, RouteMessageBuilder};
 
+use crate::Error;
 use crate::desired::{RouteSpec, RuleSpec};
 use crate::model::{Ipv4Cidr, MacAddr};
-use crate::Error;
 
 /// The default routing protocol number marking the agent's rules and routes.
 ///
@@ -176,7 +176,11 @@ impl Datapath {
             .await
             .map_err(|source| Error::ListRoutes { source })?;
 
-        Ok(Observed { links, rules, routes })
+        Ok(Observed {
+            links,
+            rules,
+            routes,
+        })
     }
 
     /// Reads all links.
@@ -204,7 +208,10 @@ impl Datapath {
             .set(builder.build())
             .execute()
             .await
-            .map_err(|source| Error::SetLink { link: link.name.clone(), source })
+            .map_err(|source| Error::SetLink {
+                link: link.name.clone(),
+                source,
+            })
     }
 
     /// Creates a macvlan (VEPA mode) named `name` with address `mac` on `parent`.
@@ -218,7 +225,10 @@ impl Datapath {
             .add(message)
             .execute()
             .await
-            .map_err(|source| Error::CreateLink { link: name.to_owned(), source })
+            .map_err(|source| Error::CreateLink {
+                link: name.to_owned(),
+                source,
+            })
     }
 
     /// Creates an 802.1Q sub-interface named `name` with ID `tag` on `parent`.
@@ -230,7 +240,10 @@ impl Datapath {
             .add(message)
             .execute()
             .await
-            .map_err(|source| Error::CreateLink { link: name.to_owned(), source })
+            .map_err(|source| Error::CreateLink {
+                link: name.to_owned(),
+                source,
+            })
     }
 
     /// Deletes a link the agent created.
@@ -240,7 +253,10 @@ impl Datapath {
             .del(link.index)
             .execute()
             .await
-            .map_err(|source| Error::DeleteLink { link: link.name.clone(), source })
+            .map_err(|source| Error::DeleteLink {
+                link: link.name.clone(),
+                source,
+            })
     }
 
     /// Installs a rule carrying the owner mark.
@@ -264,7 +280,10 @@ impl Datapath {
             .attributes
             .push(RuleAttribute::Protocol(self.owner.route_protocol()));
 
-        request.execute().await.map_err(|source| Error::AddRule { rule: *rule, source })
+        request.execute().await.map_err(|source| Error::AddRule {
+            rule: *rule,
+            source,
+        })
     }
 
     /// Deletes an owned rule exactly as observed.
@@ -274,7 +293,10 @@ impl Datapath {
             .del(rule.message.clone())
             .execute()
             .await
-            .map_err(|source| Error::DeleteRule { rule: rule.spec, source })
+            .map_err(|source| Error::DeleteRule {
+                rule: rule.spec,
+                source,
+            })
     }
 
     /// Installs a route carrying the owner mark.
@@ -295,7 +317,10 @@ impl Datapath {
             .add(builder.build())
             .execute()
             .await
-            .map_err(|source| Error::AddRoute { route: *route, source })
+            .map_err(|source| Error::AddRoute {
+                route: *route,
+                source,
+            })
     }
 
     /// Deletes an owned route exactly as observed.
@@ -305,7 +330,10 @@ impl Datapath {
             .del(route.message.clone())
             .execute()
             .await
-            .map_err(|source| Error::DeleteRoute { route: route.spec, source })
+            .map_err(|source| Error::DeleteRoute {
+                route: route.spec,
+                source,
+            })
     }
 }
 
@@ -354,10 +382,13 @@ fn kind_name(kind: &InfoKind) -> String {
 }
 
 fn rule_protocol(message: &RuleMessage) -> Option<u8> {
-    message.attributes.iter().find_map(|attribute| match attribute {
-        RuleAttribute::Protocol(protocol) => Some(u8::from(*protocol)),
-        _ => None,
-    })
+    message
+        .attributes
+        .iter()
+        .find_map(|attribute| match attribute {
+            RuleAttribute::Protocol(protocol) => Some(u8::from(*protocol)),
+            _ => None,
+        })
 }
 
 fn rule_spec(message: &RuleMessage) -> Option<RuleSpec> {
@@ -381,12 +412,17 @@ fn rule_spec(message: &RuleMessage) -> Option<RuleSpec> {
             }
             RuleAttribute::Protocol(_) => {}
             // The kernel reports these with their "unset" value (-1) on every rule.
-            RuleAttribute::SuppressPrefixLen(u32::MAX) | RuleAttribute::SuppressIfGroup(u32::MAX) => {
-            }
+            RuleAttribute::SuppressPrefixLen(u32::MAX)
+            | RuleAttribute::SuppressIfGroup(u32::MAX) => {}
             _ => return None,
         }
     }
-    Some(RuleSpec { priority, source, destination, table })
+    Some(RuleSpec {
+        priority,
+        source,
+        destination,
+        table,
+    })
 }
 
 fn route_spec(message: &RouteMessage) -> Option<RouteSpec> {
@@ -405,5 +441,10 @@ fn route_spec(message: &RouteMessage) -> Option<RouteSpec> {
             _ => {}
         }
     }
-    Some(RouteSpec { table, destination, gateway, oif: oif? })
+    Some(RouteSpec {
+        table,
+        destination,
+        gateway,
+        oif: oif?,
+    })
 }

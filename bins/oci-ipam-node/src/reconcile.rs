@@ -10,14 +10,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::Error;
 use crate::desired::{
-    AttachmentMode, DesiredConfig, DesiredVnic, RouteSpec, RuleSpec, SkippedAddress,
-    desired_state,
+    AttachmentMode, DesiredConfig, DesiredVnic, RouteSpec, RuleSpec, SkippedAddress, desired_state,
 };
 use crate::model::{MacAddr, NodeInputs, TableId, Vnic, VnicId, VnicRole};
 use crate::netlink::{Datapath, Observed, ObservedLink};
 use crate::sysctl::{DEFAULT_SYSCTL_ROOT, ensure_rp_filter_loose};
-use crate::Error;
 
 /// Names of the links the agent creates on bare metal start with this (`ocim<tag>` for the
 /// macvlan, `ociv<tag>` for the VLAN on top of it).
@@ -103,6 +102,13 @@ pub enum NotReadyReason {
 }
 
 impl NotReadyReason {
+    /// Whether waiting may fix it (a hot-plugged NIC still appearing) rather than needing a
+    /// person.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::LinkNotFound)
+    }
+
     /// A short PascalCase name for events, conditions and metric labels.
     #[must_use]
     pub fn as_str(&self) -> &'static str {
@@ -238,24 +244,48 @@ pub async fn reconcile(
             None => continue,
         };
 
-        if let Err(problem) =
-            setup_vnic(datapath, vnic, link, config, &observed, &mut wanted_routes, &mut report)
-                .await
+        if let Err(problem) = setup_vnic(
+            datapath,
+            vnic,
+            link,
+            config,
+            &observed,
+            &mut wanted_routes,
+            &mut report,
+        )
+        .await
         {
             problems.insert(id.clone(), problem);
         }
     }
 
-    add_rules(datapath, &desired.rules, &desired.vnics, &observed, &mut problems, &mut report)
-        .await;
-    delete_stale(datapath, &desired.rules, &wanted_routes, &kept_tables, &observed, &mut report)
-        .await;
+    add_rules(
+        datapath,
+        &desired.rules,
+        &desired.vnics,
+        &observed,
+        &mut problems,
+        &mut report,
+    )
+    .await;
+    delete_stale(
+        datapath,
+        &desired.rules,
+        &wanted_routes,
+        &kept_tables,
+        &observed,
+        &mut report,
+    )
+    .await;
     if config.attachment == AttachmentMode::BareMetal {
         delete_stale_links(datapath, &links, &observed, &mut report).await;
     }
 
     for vnic in &inputs.vnics {
-        let link = links.get(&vnic.id).and_then(|l| l.as_ref().ok()).map(|l| l.name.clone());
+        let link = links
+            .get(&vnic.id)
+            .and_then(|l| l.as_ref().ok())
+            .map(|l| l.name.clone());
         let planned = desired.vnics.get(&vnic.id);
         let readiness = match problems.remove(&vnic.id) {
             Some((reason, message)) => Readiness::NotReady { reason, message },
@@ -303,7 +333,11 @@ async fn resolve_links(
         .and_then(|l| l.as_ref().ok())
         .cloned();
 
-    for vnic in inputs.vnics.iter().filter(|v| v.role == VnicRole::Secondary) {
+    for vnic in inputs
+        .vnics
+        .iter()
+        .filter(|v| v.role == VnicRole::Secondary)
+    {
         let Some(tag) = vnic.vlan_tag else { continue };
 
         let found = find_vlan(&observed.links, vnic, tag);
@@ -350,7 +384,10 @@ fn find_by_mac(links: &[ObservedLink], vnic: &Vnic) -> LinkResult {
         [link] => Ok((*link).clone()),
         [] => Err((
             NotReadyReason::LinkNotFound,
-            format!("no link has MAC {}; is the VNIC attached and visible to the host?", vnic.mac),
+            format!(
+                "no link has MAC {}; is the VNIC attached and visible to the host?",
+                vnic.mac
+            ),
         )),
         many => Err(ambiguous(vnic.mac, many)),
     }
@@ -379,13 +416,20 @@ fn ambiguous(mac: MacAddr, links: &[&ObservedLink]) -> (NotReadyReason, String) 
     let names: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
     (
         NotReadyReason::AmbiguousLink,
-        format!("links {} all have MAC {mac}; remove the extra ones", names.join(", ")),
+        format!(
+            "links {} all have MAC {mac}; remove the extra ones",
+            names.join(", ")
+        ),
     )
 }
 
 fn inherits_mac(links: &[ObservedLink], link: &ObservedLink) -> bool {
-    let Some(parent) = link.parent else { return false };
-    links.iter().any(|p| p.index == parent && p.index != link.index && p.mac == link.mac)
+    let Some(parent) = link.parent else {
+        return false;
+    };
+    links
+        .iter()
+        .any(|p| p.index == parent && p.index != link.index && p.mac == link.mac)
 }
 
 /// Creates `ocim<tag>` (macvlan with the VNIC's MAC on the physical NIC) and `ociv<tag>`
@@ -425,18 +469,33 @@ async fn create_vlan_stack(
     let macvlan_index = match existing {
         Some(link) => link.index,
         None => {
-            datapath.add_macvlan(&macvlan_name, parent.index, vnic.mac).await.map_err(setup_failed)?;
+            datapath
+                .add_macvlan(&macvlan_name, parent.index, vnic.mac)
+                .await
+                .map_err(setup_failed)?;
             created += 1;
             let links = datapath.links().await.map_err(setup_failed)?;
-            let link = links.iter().find(|l| l.name == macvlan_name).ok_or_else(|| {
-                (NotReadyReason::LinkSetupFailed, format!("{macvlan_name} vanished after creation"))
-            })?;
-            datapath.set_link_up(link, config.mtu).await.map_err(setup_failed)?;
+            let link = links
+                .iter()
+                .find(|l| l.name == macvlan_name)
+                .ok_or_else(|| {
+                    (
+                        NotReadyReason::LinkSetupFailed,
+                        format!("{macvlan_name} vanished after creation"),
+                    )
+                })?;
+            datapath
+                .set_link_up(link, config.mtu)
+                .await
+                .map_err(setup_failed)?;
             link.index
         }
     };
 
-    datapath.add_vlan(&vlan_name, macvlan_index, tag).await.map_err(setup_failed)?;
+    datapath
+        .add_vlan(&vlan_name, macvlan_index, tag)
+        .await
+        .map_err(setup_failed)?;
     Ok(created + 1)
 }
 
@@ -498,7 +557,9 @@ async fn add_rules(
         tracing::debug!(%rule, error = &err as &dyn std::error::Error, "Rule not installed");
         for (id, vnic) in vnics {
             let concerned = rule.table == vnic.table.get()
-                || rule.destination.is_some_and(|d| vnic.addresses.contains(&d.addr()));
+                || rule
+                    .destination
+                    .is_some_and(|d| vnic.addresses.contains(&d.addr()));
             if concerned {
                 problems
                     .entry(id.clone())
@@ -520,7 +581,9 @@ async fn delete_stale(
 ) {
     let mut seen_rules = BTreeSet::new();
     for rule in &observed.rules {
-        let keep = rule.spec.is_some_and(|spec| rules.contains(&spec) && seen_rules.insert(spec));
+        let keep = rule
+            .spec
+            .is_some_and(|spec| rules.contains(&spec) && seen_rules.insert(spec));
         if keep {
             continue;
         }
@@ -563,7 +626,9 @@ async fn delete_stale_links(
     let ours = |l: &&ObservedLink| {
         let kind = l.kind.as_deref();
         let tail = |prefix: &str| {
-            l.name.strip_prefix(prefix).is_some_and(|t| t.parse::<u16>().is_ok())
+            l.name
+                .strip_prefix(prefix)
+                .is_some_and(|t| t.parse::<u16>().is_ok())
         };
         (kind == Some("vlan") && tail(&format!("{LINK_PREFIX}v")))
             || (kind == Some("macvlan") && tail(&format!("{LINK_PREFIX}m")))

@@ -40,8 +40,10 @@ impl RpFilter {
 pub fn ensure_rp_filter_loose(root: &Path, link: &str) -> Result<bool, Error> {
     let path = rp_filter_path(root, link)?;
 
-    let current = std::fs::read_to_string(&path)
-        .map_err(|source| Error::ReadSysctl { path: path.clone(), source })?;
+    let current = std::fs::read_to_string(&path).map_err(|source| Error::ReadSysctl {
+        path: path.clone(),
+        source,
+    })?;
     let current = current.trim();
     if current == RpFilter::Loose.value() || current == RpFilter::Off.value() {
         return Ok(false);
@@ -54,7 +56,9 @@ pub fn ensure_rp_filter_loose(root: &Path, link: &str) -> Result<bool, Error> {
 
 fn rp_filter_path(root: &Path, link: &str) -> Result<PathBuf, Error> {
     if link.is_empty() || link == "." || link == ".." || link.contains('/') {
-        return Err(Error::InvalidLinkName { link: link.to_owned() });
+        return Err(Error::InvalidLinkName {
+            link: link.to_owned(),
+        });
     }
     Ok(root.join("net/ipv4/conf").join(link).join("rp_filter"))
 }
@@ -65,16 +69,26 @@ mod tests {
 
     #[test]
     fn strict_becomes_loose_loose_and_off_stay() {
-        let root = std::env::temp_dir().join(format!("oci-ipam-node-sysctl-{}", std::process::id()));
-        for (link, before, after, written) in
-            [("eth1", "1\n", "2", true), ("eth2", "2\n", "2\n", false), ("eth3", "0\n", "0\n", false)]
-        {
+        let root =
+            std::env::temp_dir().join(format!("oci-ipam-node-sysctl-{}", std::process::id()));
+        for (link, before, after, written) in [
+            ("eth1", "1\n", "2", true),
+            ("eth2", "2\n", "2\n", false),
+            ("eth3", "0\n", "0\n", false),
+        ] {
             let dir = root.join("net/ipv4/conf").join(link);
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("rp_filter"), before).unwrap();
 
-            assert_eq!(ensure_rp_filter_loose(&root, link).unwrap(), written, "{link}");
-            assert_eq!(std::fs::read_to_string(dir.join("rp_filter")).unwrap(), after);
+            assert_eq!(
+                ensure_rp_filter_loose(&root, link).unwrap(),
+                written,
+                "{link}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(dir.join("rp_filter")).unwrap(),
+                after
+            );
         }
         std::fs::remove_dir_all(&root).unwrap();
     }

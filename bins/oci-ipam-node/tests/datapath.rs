@@ -12,8 +12,8 @@ use oci_ipam_node::{
     AttachmentMode, NodeInputs, OwnerProtocol, PoolAddress, Readiness, ReconcileConfig,
 };
 use support::{
-    REMOTE, Topology, ip, pool_entry, privileged, read_sysctl, reconcile_in, route_dev, rules,
-    routes, tcp_exchange, vnic,
+    REMOTE, Topology, ip, pool_entry, privileged, read_sysctl, reconcile_in, route_dev, routes,
+    rules, tcp_exchange, vnic,
 };
 
 const POD0: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 20);
@@ -25,11 +25,17 @@ fn owner() -> String {
 }
 
 fn inputs(pool: &[PoolAddress]) -> NodeInputs {
-    NodeInputs::new(vec![vnic(0), vnic(1), vnic(2)], pool.iter().cloned().collect())
+    NodeInputs::new(
+        vec![vnic(0), vnic(1), vnic(2)],
+        pool.iter().cloned().collect(),
+    )
 }
 
 fn owned_rules(ns: &str) -> Vec<support::Rule> {
-    rules(ns).into_iter().filter(|r| r.protocol == owner()).collect()
+    rules(ns)
+        .into_iter()
+        .filter(|r| r.protocol == owner())
+        .collect()
 }
 
 #[test]
@@ -47,12 +53,25 @@ fn secondary_vnic_traffic_leaves_and_returns_through_its_own_vnic() {
     // Without the agent, primary-VNIC pods work and secondary-VNIC pods do not: their
     // packets leave through eth0 and the VCN's source check drops them.
     assert_eq!(tcp_exchange(&pod0, &vcn, REMOTE), Ok(IpAddr::V4(POD0)));
-    assert!(tcp_exchange(&pod1, &vcn, REMOTE).is_err(), "pod1 worked without the agent");
-    assert!(tcp_exchange(&vcn, &pod2, POD2).is_err(), "pod2 reachable without the agent");
-    assert_eq!(route_dev(&node, &REMOTE.to_string(), &POD1.to_string(), "lxcp1"), "eth0");
+    assert!(
+        tcp_exchange(&pod1, &vcn, REMOTE).is_err(),
+        "pod1 worked without the agent"
+    );
+    assert!(
+        tcp_exchange(&vcn, &pod2, POD2).is_err(),
+        "pod2 reachable without the agent"
+    );
+    assert_eq!(
+        route_dev(&node, &REMOTE.to_string(), &POD1.to_string(), "lxcp1"),
+        "eth0"
+    );
 
     let config = ReconcileConfig::default().with_mtu(Some(9000));
-    let pool = [pool_entry(POD0, 0), pool_entry(POD1, 1), pool_entry(POD2, 2)];
+    let pool = [
+        pool_entry(POD0, 0),
+        pool_entry(POD1, 1),
+        pool_entry(POD2, 2),
+    ];
     let report = reconcile_in(&node, &inputs(&pool), &config);
 
     assert!(report.all_ready(), "{report:#?}");
@@ -66,8 +85,14 @@ fn secondary_vnic_traffic_leaves_and_returns_through_its_own_vnic() {
 
     // Outbound: the kernel routes pod1's traffic out of eth1 and pod2's out of eth2, and
     // the VCN (which drops anything arriving on the wrong VNIC) accepts it, unmasqueraded.
-    assert_eq!(route_dev(&node, &REMOTE.to_string(), &POD1.to_string(), "lxcp1"), "eth1");
-    assert_eq!(route_dev(&node, &REMOTE.to_string(), &POD2.to_string(), "lxcp2"), "eth2");
+    assert_eq!(
+        route_dev(&node, &REMOTE.to_string(), &POD1.to_string(), "lxcp1"),
+        "eth1"
+    );
+    assert_eq!(
+        route_dev(&node, &REMOTE.to_string(), &POD2.to_string(), "lxcp2"),
+        "eth2"
+    );
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));
     assert_eq!(tcp_exchange(&pod2, &vcn, REMOTE), Ok(IpAddr::V4(POD2)));
     assert_eq!(tcp_exchange(&pod0, &vcn, REMOTE), Ok(IpAddr::V4(POD0)));
@@ -78,12 +103,21 @@ fn secondary_vnic_traffic_leaves_and_returns_through_its_own_vnic() {
     assert_eq!(tcp_exchange(&vcn, &pod2, POD2), Ok(IpAddr::V4(REMOTE)));
 
     // The node itself still reaches the pods through the main table (rule priority 20).
-    assert_eq!(tcp_exchange(&node, &pod1, POD1), Ok(IpAddr::V4(Ipv4Addr::new(169, 254, 1, 1))));
+    assert_eq!(
+        tcp_exchange(&node, &pod1, POD1),
+        Ok(IpAddr::V4(Ipv4Addr::new(169, 254, 1, 1)))
+    );
 
     for link in ["eth1", "eth2"] {
-        assert_eq!(read_sysctl(&node, &format!("net/ipv4/conf/{link}/rp_filter")), "2");
+        assert_eq!(
+            read_sysctl(&node, &format!("net/ipv4/conf/{link}/rp_filter")),
+            "2"
+        );
         let shown = ip(&["-n", &node, "link", "show", link]);
-        assert!(shown.contains("mtu 9000") && shown.contains("state UP"), "{shown}");
+        assert!(
+            shown.contains("mtu 9000") && shown.contains("state UP"),
+            "{shown}"
+        );
     }
     let owned: BTreeSet<(u64, String, String, String)> = owned_rules(&node)
         .into_iter()
@@ -122,9 +156,20 @@ fn removed_address_loses_its_rules_and_detached_vnic_its_table() {
     assert!(report.all_ready(), "{report:#?}");
     assert_eq!(report.changes.rules_deleted, 2);
     assert_eq!(report.changes.rules_added, 0);
-    assert!(owned_rules(&node).iter().all(|r| !r.src.contains("10.77.2.20")));
-    assert!(owned_rules(&node).iter().all(|r| !r.dst.contains("10.77.2.20")));
-    assert!(tcp_exchange(&pod2, &vcn, REMOTE).is_err(), "removed address still routed");
+    assert!(
+        owned_rules(&node)
+            .iter()
+            .all(|r| !r.src.contains("10.77.2.20"))
+    );
+    assert!(
+        owned_rules(&node)
+            .iter()
+            .all(|r| !r.dst.contains("10.77.2.20"))
+    );
+    assert!(
+        tcp_exchange(&pod2, &vcn, REMOTE).is_err(),
+        "removed address still routed"
+    );
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));
 
     // VNIC 2 detached (gone from the metadata): its table's routes go too.
@@ -132,7 +177,11 @@ fn removed_address_loses_its_rules_and_detached_vnic_its_table() {
     let report = reconcile_in(&node, &detached, &config);
 
     assert_eq!(report.changes.routes_deleted, 2);
-    assert!(routes(&node).iter().all(|r| !r.contains("table 12")), "{:?}", routes(&node));
+    assert!(
+        routes(&node).iter().all(|r| !r.contains("table 12")),
+        "{:?}",
+        routes(&node)
+    );
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));
 }
 
@@ -149,12 +198,59 @@ fn restart_adopts_existing_state_and_leaves_foreign_rules_alone() {
 
     // Someone else's rules, one with the very selector the agent will use, and someone
     // else's routes; plus a stale rule carrying our mark, left by an earlier run.
-    ip(&["-n", &node, "rule", "add", "from", "10.77.1.20", "lookup", "100", "pref", "111"]);
-    ip(&["-n", &node, "rule", "add", "to", "10.77.5.5", "lookup", "main", "pref", "20"]);
-    ip(&["-n", &node, "route", "add", "10.77.8.0/24", "dev", "eth0", "table", "100"]);
-    ip(&["-n", &node, "rule", "add", "from", "10.77.3.3", "lookup", "11", "pref", "111", "protocol", &owner()]);
-    let foreign_before: Vec<support::Rule> =
-        rules(&node).into_iter().filter(|r| r.protocol != owner()).collect();
+    ip(&[
+        "-n",
+        &node,
+        "rule",
+        "add",
+        "from",
+        "10.77.1.20",
+        "lookup",
+        "100",
+        "pref",
+        "111",
+    ]);
+    ip(&[
+        "-n",
+        &node,
+        "rule",
+        "add",
+        "to",
+        "10.77.5.5",
+        "lookup",
+        "main",
+        "pref",
+        "20",
+    ]);
+    ip(&[
+        "-n",
+        &node,
+        "route",
+        "add",
+        "10.77.8.0/24",
+        "dev",
+        "eth0",
+        "table",
+        "100",
+    ]);
+    ip(&[
+        "-n",
+        &node,
+        "rule",
+        "add",
+        "from",
+        "10.77.3.3",
+        "lookup",
+        "11",
+        "pref",
+        "111",
+        "protocol",
+        &owner(),
+    ]);
+    let foreign_before: Vec<support::Rule> = rules(&node)
+        .into_iter()
+        .filter(|r| r.protocol != owner())
+        .collect();
 
     let pool = inputs(&[pool_entry(POD1, 1)]);
     let first = reconcile_in(&node, &pool, &config);
@@ -174,20 +270,37 @@ fn restart_adopts_existing_state_and_leaves_foreign_rules_alone() {
     let second = reconcile_in(&node, &restarted, &config);
 
     assert!(second.all_ready(), "{second:#?}");
-    assert!(second.changes.is_empty(), "restart changed {:?}", second.changes);
-    assert_eq!(second.vnics[&vnic(1).id].table, first.vnics[&vnic(1).id].table);
+    assert!(
+        second.changes.is_empty(),
+        "restart changed {:?}",
+        second.changes
+    );
+    assert_eq!(
+        second.vnics[&vnic(1).id].table,
+        first.vnics[&vnic(1).id].table
+    );
     assert_eq!(rules(&node), rules_after_first);
     assert_eq!(routes(&node), routes_after_first);
 
     let owned = owned_rules(&node);
     let unique: BTreeSet<_> = owned.iter().cloned().collect();
-    assert_eq!(owned.len(), unique.len(), "duplicate owned rules: {owned:?}");
+    assert_eq!(
+        owned.len(),
+        unique.len(),
+        "duplicate owned rules: {owned:?}"
+    );
     assert_eq!(owned.len(), 2);
 
-    let foreign_after: Vec<support::Rule> =
-        rules(&node).into_iter().filter(|r| r.protocol != owner()).collect();
+    let foreign_after: Vec<support::Rule> = rules(&node)
+        .into_iter()
+        .filter(|r| r.protocol != owner())
+        .collect();
     assert_eq!(foreign_after, foreign_before);
-    assert!(routes(&node).iter().any(|r| r.contains("10.77.8.0/24") && r.contains("table 100")));
+    assert!(
+        routes(&node)
+            .iter()
+            .any(|r| r.contains("10.77.8.0/24") && r.contains("table 100"))
+    );
 
     // The agent's rule (priority 111, added after the foreign one) still steers pod1.
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));
@@ -209,8 +322,14 @@ fn vcn_only_egress_keeps_off_vcn_traffic_on_the_main_table() {
     let inputs = NodeInputs::new(vec![vnic(0), vnic(1)], [pool_entry(POD1, 1)].into());
     assert!(reconcile_in(&node, &inputs, &config).all_ready());
 
-    assert_eq!(route_dev(&node, &REMOTE.to_string(), &POD1.to_string(), "lxcp1"), "eth1");
-    assert_eq!(route_dev(&node, "192.0.2.1", &POD1.to_string(), "lxcp1"), "eth0");
+    assert_eq!(
+        route_dev(&node, &REMOTE.to_string(), &POD1.to_string(), "lxcp1"),
+        "eth1"
+    );
+    assert_eq!(
+        route_dev(&node, "192.0.2.1", &POD1.to_string(), "lxcp1"),
+        "eth0"
+    );
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));
 }
 
@@ -222,11 +341,25 @@ fn ambiguous_and_missing_links_are_reported_not_guessed() {
     let topology = Topology::vm(2);
     let node = topology.node.clone();
     ip(&[
-        "-n", &node, "link", "add", "name", "twin", "address", &support::mac(1), "type", "veth",
-        "peer", "name", "twinpeer",
+        "-n",
+        &node,
+        "link",
+        "add",
+        "name",
+        "twin",
+        "address",
+        &support::mac(1),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "twinpeer",
     ]);
 
-    let inputs = NodeInputs::new(vec![vnic(0), vnic(1), vnic(2)], [pool_entry(POD1, 1)].into());
+    let inputs = NodeInputs::new(
+        vec![vnic(0), vnic(1), vnic(2)],
+        [pool_entry(POD1, 1)].into(),
+    );
     let report = reconcile_in(&node, &inputs, &ReconcileConfig::default());
 
     let reason = |n: u8| match &report.vnics[&vnic(n).id].readiness {
@@ -257,15 +390,25 @@ fn bare_metal_vnics_get_macvlan_and_vlan_links() {
     let vcn = topology.vcn.clone();
     let node = topology.node.clone();
     let config = ReconcileConfig::default().with_attachment(AttachmentMode::BareMetal);
-    let vnics = vec![vnic(0), vnic(1).with_vlan_tag(101), vnic(2).with_vlan_tag(102)];
-    let inputs = NodeInputs::new(vnics.clone(), [pool_entry(POD1, 1), pool_entry(POD2, 2)].into());
+    let vnics = vec![
+        vnic(0),
+        vnic(1).with_vlan_tag(101),
+        vnic(2).with_vlan_tag(102),
+    ];
+    let inputs = NodeInputs::new(
+        vnics.clone(),
+        [pool_entry(POD1, 1), pool_entry(POD2, 2)].into(),
+    );
 
     let report = reconcile_in(&node, &inputs, &config);
 
     assert!(report.all_ready(), "{report:#?}");
     assert_eq!(report.changes.links_created, 4);
     assert_eq!(report.vnics[&vnic(1).id].link.as_deref(), Some("ociv101"));
-    assert_eq!(route_dev(&node, &REMOTE.to_string(), &POD2.to_string(), "lxcp2"), "ociv102");
+    assert_eq!(
+        route_dev(&node, &REMOTE.to_string(), &POD2.to_string(), "lxcp2"),
+        "ociv102"
+    );
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));
     assert_eq!(tcp_exchange(&vcn, &pod2, POD2), Ok(IpAddr::V4(REMOTE)));
 
@@ -277,6 +420,9 @@ fn bare_metal_vnics_get_macvlan_and_vlan_links() {
     let report = reconcile_in(&node, &fewer, &config);
     assert_eq!(report.changes.links_deleted, 2);
     let links = ip(&["-n", &node, "-o", "link", "show"]);
-    assert!(!links.contains("ociv102") && !links.contains("ocim102"), "{links}");
+    assert!(
+        !links.contains("ociv102") && !links.contains("ocim102"),
+        "{links}"
+    );
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));
 }

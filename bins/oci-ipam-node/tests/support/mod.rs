@@ -16,30 +16,39 @@ use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns};
 use oci_ipam_node::{
-    Datapath, MacAddr, NodeInputs, OwnerProtocol, PoolAddress, ReconcileConfig,
-    ReconcileReport, Vnic, VnicId, VnicRole, reconcile,
+    Datapath, MacAddr, NodeInputs, OwnerProtocol, PoolAddress, ReconcileConfig, ReconcileReport,
+    Vnic, VnicId, VnicRole, reconcile,
 };
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether namespace tests can run here. Without root or `ip` they are skipped with a
 /// message, except when `CI` is set: then the test fails.
+#[allow(
+    clippy::panic,
+    reason = "failing the test is the point when CI cannot run it"
+)]
 pub fn privileged(test: &str) -> bool {
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("Uid:")).map(|l| {
-                l.split_whitespace().nth(2) == Some("0")
-            })
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
         })
         .unwrap_or(false);
-    let has_ip = Command::new("ip").arg("-V").output().is_ok_and(|o| o.status.success());
+    let has_ip = Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
 
     if root && has_ip {
         return true;
     }
     let why = match (root, has_ip) {
-        (false, _) => "it needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces",
+        (false, _) => {
+            "it needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces"
+        }
         _ => "it needs the `ip` command from iproute2",
     };
     if std::env::var_os("CI").is_some() {
@@ -51,11 +60,20 @@ pub fn privileged(test: &str) -> bool {
 
 /// Whether the kernel can create 802.1Q VLAN links (some container kernels lack 8021q).
 pub fn kernel_has_vlan() -> bool {
-    let ns = format!("oin-{}-vlanprobe-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let ns = format!(
+        "oin-{}-vlanprobe-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
     ip(&["netns", "add", &ns]);
-    ip(&["-n", &ns, "link", "add", "name", "probe0", "type", "veth", "peer", "name", "probe1"]);
+    ip(&[
+        "-n", &ns, "link", "add", "name", "probe0", "type", "veth", "peer", "name", "probe1",
+    ]);
     let ok = Command::new("ip")
-        .args(["-n", &ns, "link", "add", "link", "probe0", "name", "probe0.7", "type", "vlan", "id", "7"])
+        .args([
+            "-n", &ns, "link", "add", "link", "probe0", "name", "probe0.7", "type", "vlan", "id",
+            "7",
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
     let _ = Command::new("ip").args(["netns", "del", &ns]).output();
@@ -97,9 +115,11 @@ pub fn sysctl(ns: &str, key: &str, value: &str) {
 
 /// Reads a sysctl inside a namespace.
 pub fn read_sysctl(ns: &str, key: &str) -> String {
-    in_netns(ns, || std::fs::read_to_string(format!("/proc/sys/{key}")).expect("read sysctl"))
-        .trim()
-        .to_owned()
+    in_netns(ns, || {
+        std::fs::read_to_string(format!("/proc/sys/{key}")).expect("read sysctl")
+    })
+    .trim()
+    .to_owned()
 }
 
 /// Runs one reconcile pass inside `ns`, as the agent would on the node.
@@ -111,15 +131,23 @@ pub fn reconcile_in(ns: &str, inputs: &NodeInputs, config: &ReconcileConfig) -> 
             .expect("runtime");
         runtime.block_on(async {
             let datapath = Datapath::connect(OwnerProtocol::default()).expect("netlink");
-            reconcile(&datapath, inputs, config).await.expect("reconcile")
+            reconcile(&datapath, inputs, config)
+                .await
+                .expect("reconcile")
         })
     })
 }
 
 /// Opens a TCP connection from `client_ns` to `server_ip` served in `server_ns`; returns the
 /// client address the server saw, or why it failed.
-pub fn tcp_exchange(client_ns: &str, server_ns: &str, server_ip: Ipv4Addr) -> Result<IpAddr, String> {
-    let listener = in_netns(server_ns, || TcpListener::bind((server_ip, 0)).expect("bind"));
+pub fn tcp_exchange(
+    client_ns: &str,
+    server_ns: &str,
+    server_ip: Ipv4Addr,
+) -> Result<IpAddr, String> {
+    let listener = in_netns(server_ns, || {
+        TcpListener::bind((server_ip, 0)).expect("bind")
+    });
     let port = listener.local_addr().expect("local addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
 
@@ -148,9 +176,13 @@ pub fn tcp_exchange(client_ns: &str, server_ns: &str, server_ip: Ipv4Addr) -> Re
             let target = SocketAddr::from((server_ip, port));
             let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(2))
                 .map_err(|e| format!("connect {target}: {e}"))?;
-            stream.set_read_timeout(Some(Duration::from_secs(2))).map_err(|e| e.to_string())?;
+            stream
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .map_err(|e| e.to_string())?;
             let mut reply = [0u8; 4];
-            stream.read_exact(&mut reply).map_err(|e| format!("read reply: {e}"))?;
+            stream
+                .read_exact(&mut reply)
+                .map_err(|e| format!("read reply: {e}"))?;
             if &reply != b"pong" {
                 return Err("wrong reply".to_owned());
             }
@@ -183,7 +215,10 @@ pub fn rules(ns: &str) -> Vec<Rule> {
         .expect("array")
         .iter()
         .map(|r| Rule {
-            priority: r.get("priority").and_then(serde_json::Value::as_u64).unwrap_or(0),
+            priority: r
+                .get("priority")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0),
             src: field(r, "src").unwrap_or_default(),
             dst: field(r, "dst").unwrap_or_default(),
             table: field(r, "table").unwrap_or_default(),
@@ -202,7 +237,17 @@ pub fn routes(ns: &str) -> BTreeSet<String> {
 
 /// The device `ip route get` picks for a packet from `source` arriving on `iif`.
 pub fn route_dev(ns: &str, destination: &str, source: &str, iif: &str) -> String {
-    let text = ip(&["-n", ns, "route", "get", destination, "from", source, "iif", iif]);
+    let text = ip(&[
+        "-n",
+        ns,
+        "route",
+        "get",
+        destination,
+        "from",
+        source,
+        "iif",
+        iif,
+    ]);
     text.split_whitespace()
         .skip_while(|w| *w != "dev")
         .nth(1)
@@ -238,8 +283,20 @@ impl Topology {
             let node_if = format!("eth{n}");
             let vcn_if = format!("v{n}");
             ip(&[
-                "link", "add", &node_if, "netns", &topology.node, "address", &mac(n), "type",
-                "veth", "peer", "name", &vcn_if, "netns", &topology.vcn,
+                "link",
+                "add",
+                &node_if,
+                "netns",
+                &topology.node,
+                "address",
+                &mac(n),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &vcn_if,
+                "netns",
+                &topology.vcn,
             ]);
             topology.vcn_router_link(&vcn_if, n);
         }
@@ -253,15 +310,40 @@ impl Topology {
         let mut topology = Self::namespaces();
         topology.vcn_base();
         ip(&[
-            "link", "add", "eth0", "netns", &topology.node, "address", &mac(0), "type", "veth",
-            "peer", "name", "v0", "netns", &topology.vcn,
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            &topology.node,
+            "address",
+            &mac(0),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "v0",
+            "netns",
+            &topology.vcn,
         ]);
         ip(&["-n", &topology.vcn, "link", "set", "v0", "up"]);
         topology.vcn_router_link("v0", 0);
         for n in 1..vnics {
             let tag = (100 + u16::from(n)).to_string();
             let vlan = format!("v0.{tag}");
-            ip(&["-n", &topology.vcn, "link", "add", "link", "v0", "name", &vlan, "type", "vlan", "id", &tag]);
+            ip(&[
+                "-n",
+                &topology.vcn,
+                "link",
+                "add",
+                "link",
+                "v0",
+                "name",
+                &vlan,
+                "type",
+                "vlan",
+                "id",
+                &tag,
+            ]);
             topology.vcn_router_link(&vlan, n);
         }
         topology.node_primary();
@@ -276,19 +358,78 @@ impl Topology {
         let host_if = format!("lxc{name}");
         let address = address.to_string();
 
-        ip(&["link", "add", &host_if, "netns", &self.node, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+        ip(&[
+            "link", "add", &host_if, "netns", &self.node, "type", "veth", "peer", "name", "eth0",
+            "netns", &ns,
+        ]);
         ip(&["-n", &ns, "link", "set", "lo", "up"]);
         ip(&["-n", &ns, "link", "set", "eth0", "up"]);
-        ip(&["-n", &ns, "addr", "add", &format!("{address}/32"), "dev", "eth0"]);
-        ip(&["-n", &ns, "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
-        ip(&["-n", &ns, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{address}/32"),
+            "dev",
+            "eth0",
+        ]);
+        ip(&[
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "169.254.1.1",
+            "dev",
+            "eth0",
+            "scope",
+            "link",
+        ]);
+        ip(&[
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "default",
+            "via",
+            "169.254.1.1",
+            "dev",
+            "eth0",
+        ]);
 
         ip(&["-n", &self.node, "link", "set", &host_if, "up"]);
-        ip(&["-n", &self.node, "addr", "add", "169.254.1.1/32", "dev", &host_if]);
-        ip(&["-n", &self.node, "route", "add", &format!("{address}/32"), "dev", &host_if]);
+        ip(&[
+            "-n",
+            &self.node,
+            "addr",
+            "add",
+            "169.254.1.1/32",
+            "dev",
+            &host_if,
+        ]);
+        ip(&[
+            "-n",
+            &self.node,
+            "route",
+            "add",
+            &format!("{address}/32"),
+            "dev",
+            &host_if,
+        ]);
 
         let vcn_link = self.vnic_links[usize::from(vnic)].clone();
-        ip(&["-n", &self.vcn, "neigh", "replace", &address, "lladdr", &mac(vnic), "dev", &vcn_link, "nud", "permanent"]);
+        ip(&[
+            "-n",
+            &self.vcn,
+            "neigh",
+            "replace",
+            &address,
+            "lladdr",
+            &mac(vnic),
+            "dev",
+            &vcn_link,
+            "nud",
+            "permanent",
+        ]);
         ns
     }
 
@@ -317,7 +458,15 @@ impl Topology {
     fn vcn_base(&mut self) {
         let vcn = self.vcn.clone();
         sysctl(&vcn, "net/ipv4/ip_forward", "1");
-        ip(&["-n", &vcn, "addr", "add", &format!("{REMOTE}/32"), "dev", "lo"]);
+        ip(&[
+            "-n",
+            &vcn,
+            "addr",
+            "add",
+            &format!("{REMOTE}/32"),
+            "dev",
+            "lo",
+        ]);
 
         let node = self.node.clone();
         sysctl(&node, "net/ipv4/ip_forward", "1");
@@ -330,22 +479,66 @@ impl Topology {
     /// the real virtual router answers for anyone, is unaffected).
     fn vcn_router_link(&mut self, link: &str, n: u8) {
         let subnet = format!("10.77.{n}.0/24");
-        ip(&["-n", &self.vcn, "addr", "add", &format!("10.77.{n}.1/24"), "dev", link]);
+        ip(&[
+            "-n",
+            &self.vcn,
+            "addr",
+            "add",
+            &format!("10.77.{n}.1/24"),
+            "dev",
+            link,
+        ]);
         ip(&["-n", &self.vcn, "link", "set", link, "up"]);
         let remote = REMOTE.to_string();
-        ip(&["-n", &self.vcn, "route", "replace", &subnet, "dev", link, "proto", "kernel", "scope", "link", "src", &remote]);
+        ip(&[
+            "-n", &self.vcn, "route", "replace", &subnet, "dev", link, "proto", "kernel", "scope",
+            "link", "src", &remote,
+        ]);
 
         let allow = (100 + u32::from(n) * 2).to_string();
         let deny = (101 + u32::from(n) * 2).to_string();
-        ip(&["-n", &self.vcn, "rule", "add", "iif", link, "from", &subnet, "ipproto", "tcp", "pref", &allow, "lookup", "main"]);
-        ip(&["-n", &self.vcn, "rule", "add", "iif", link, "ipproto", "tcp", "pref", &deny, "blackhole"]);
+        ip(&[
+            "-n", &self.vcn, "rule", "add", "iif", link, "from", &subnet, "ipproto", "tcp", "pref",
+            &allow, "lookup", "main",
+        ]);
+        ip(&[
+            "-n",
+            &self.vcn,
+            "rule",
+            "add",
+            "iif",
+            link,
+            "ipproto",
+            "tcp",
+            "pref",
+            &deny,
+            "blackhole",
+        ]);
         self.vnic_links.push(link.to_owned());
     }
 
     fn node_primary(&self) {
         ip(&["-n", &self.node, "link", "set", "eth0", "up"]);
-        ip(&["-n", &self.node, "addr", "add", "10.77.0.10/24", "dev", "eth0"]);
-        ip(&["-n", &self.node, "route", "add", "default", "via", "10.77.0.1", "dev", "eth0"]);
+        ip(&[
+            "-n",
+            &self.node,
+            "addr",
+            "add",
+            "10.77.0.10/24",
+            "dev",
+            "eth0",
+        ]);
+        ip(&[
+            "-n",
+            &self.node,
+            "route",
+            "add",
+            "default",
+            "via",
+            "10.77.0.1",
+            "dev",
+            "eth0",
+        ]);
     }
 }
 
@@ -364,12 +557,18 @@ pub fn mac(n: u8) -> String {
 
 /// The OCID of VNIC `n`.
 pub fn vnic_id(n: u8) -> VnicId {
-    format!("ocid1.vnic.oc1.test.vnic{n}").parse().expect("ocid")
+    format!("ocid1.vnic.oc1.test.vnic{n}")
+        .parse()
+        .expect("ocid")
 }
 
 /// VNIC `n` as the metadata service would describe it.
 pub fn vnic(n: u8) -> Vnic {
-    let role = if n == 0 { VnicRole::Primary } else { VnicRole::Secondary };
+    let role = if n == 0 {
+        VnicRole::Primary
+    } else {
+        VnicRole::Secondary
+    };
     Vnic::new(
         vnic_id(n),
         role,
@@ -383,5 +582,8 @@ pub fn vnic(n: u8) -> Vnic {
 
 /// A pool entry.
 pub fn pool_entry(ip: Ipv4Addr, n: u8) -> PoolAddress {
-    PoolAddress { ip, vnic: vnic_id(n) }
+    PoolAddress {
+        ip,
+        vnic: vnic_id(n),
+    }
 }

@@ -1,0 +1,421 @@
+//! The running agent: watches its node's `CiliumNode` and `OciNetworkNode`, reads the
+//! metadata service, reconciles on every change and on a timer, reports per-VNIC readiness
+//! into the `OciNetworkNode` status, publishes Events, and serves `/metrics`, `/healthz`
+//! and `/readyz`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use futures::StreamExt;
+use k8s_glue::crd::{CONDITION_READY, OciNetworkNodes};
+use k8s_glue::events::{Event, EventRecorder};
+use k8s_glue::{Clock, OciNetworkNode};
+use kube::Resource;
+use kube::runtime::WatchStreamExt;
+use oci_api::model::ImdsVnic;
+use oci_api::{Metadata, MetadataClient, MetadataEndpoint};
+use tokio::sync::Notify;
+
+use crate::Error;
+use crate::desired::AttachmentMode;
+use crate::inputs::{node_inputs, vnic_statuses};
+use crate::metrics::Metrics;
+use crate::model::VnicId;
+use crate::netlink::{Datapath, OwnerProtocol};
+use crate::reconcile::{Readiness, ReconcileConfig, ReconcileReport, error_chain, reconcile};
+
+/// The component name in Events.
+pub const COMPONENT: &str = "oci-ipam-node";
+
+/// How the attachment mode is chosen.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum AttachmentChoice {
+    /// Bare metal when the instance's shape starts with `BM.`, else virtual machine.
+    FromShape,
+    /// As given.
+    Fixed(AttachmentMode),
+}
+
+/// Everything the running agent needs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AgentConfig {
+    /// The Kubernetes node (and CiliumNode, and OciNetworkNode) name.
+    pub node_name: String,
+    /// The metadata service.
+    pub metadata: MetadataEndpoint,
+    /// Reconcile settings (the attachment mode in it is replaced per [`Self::attachment`]).
+    pub reconcile: ReconcileConfig,
+    /// How the attachment mode is chosen.
+    pub attachment: AttachmentChoice,
+    /// The owner mark of rules and routes.
+    pub owner: OwnerProtocol,
+    /// Time between passes without a change, and the longest the metadata stays cached.
+    pub resync: Duration,
+    /// Address of the metrics and health server.
+    pub listen: SocketAddr,
+}
+
+impl AgentConfig {
+    /// A configuration with defaults for everything but the node name.
+    #[must_use]
+    pub fn new(node_name: impl Into<String>) -> Self {
+        Self {
+            node_name: node_name.into(),
+            metadata: MetadataEndpoint::default(),
+            reconcile: ReconcileConfig::default(),
+            attachment: AttachmentChoice::FromShape,
+            owner: OwnerProtocol::default(),
+            resync: Duration::from_secs(30),
+            listen: SocketAddr::from(([0, 0, 0, 0], 9964)),
+        }
+    }
+}
+
+/// State shared with the HTTP server.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// The metrics.
+    pub metrics: Metrics,
+    /// Set after the first pass that ran (even with VNICs not ready).
+    pub reconciled: AtomicBool,
+}
+
+/// The HTTP routes: `/metrics`, `/healthz` (alive), `/readyz` (a pass has run).
+pub fn router(health: Arc<Health>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(health)
+}
+
+/// Runs the agent until `shutdown` resolves.
+///
+/// # Errors
+///
+/// When the Kubernetes client, the metadata client, the netlink socket or the HTTP listener
+/// cannot be set up. Failures of single passes are logged, counted and retried.
+pub async fn run(
+    config: AgentConfig,
+    clock: Arc<dyn Clock>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), Error> {
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|source| Error::ConnectKube { source })?;
+    let imds = MetadataClient::builder()
+        .endpoint(config.metadata.clone())
+        .build()
+        .map_err(|source| Error::BuildMetadataClient { source })?;
+    let datapath = Datapath::connect(config.owner)?;
+    let health = Arc::new(Health::default());
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| Error::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let server = axum::serve(listener, router(health.clone()));
+    tokio::spawn(async move {
+        if let Err(err) = server.await {
+            tracing::error!(
+                error = &err as &dyn std::error::Error,
+                "Health server stopped"
+            );
+        }
+    });
+
+    let changed = Arc::new(Notify::new());
+    let cilium = k8s_glue::watch::cilium_node(client.clone(), &config.node_name);
+    let ours = k8s_glue::watch::oci_network_node(client.clone(), &config.node_name);
+    let (cilium_store, ours_store) = (cilium.store.clone(), ours.store.clone());
+    spawn_trigger(cilium.events, changed.clone());
+    spawn_trigger(ours.events, changed.clone());
+
+    let recorder = EventRecorder::new(client.clone(), COMPONENT, &config.node_name, clock.clone());
+    let mut agent = Agent {
+        config,
+        clock,
+        imds,
+        datapath,
+        nodes: OciNetworkNodes::new(client),
+        recorder,
+        health,
+        metadata: None,
+        attachment: None,
+        last: BTreeMap::new(),
+    };
+
+    tokio::pin!(shutdown);
+    let mut timer = tokio::time::interval(agent.config.resync);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = timer.tick() => {}
+            () = changed.notified() => {}
+        }
+
+        let cilium_node = cilium_store.get(&kube::runtime::reflector::ObjectRef::new(
+            &agent.config.node_name,
+        ));
+        let our_node = ours_store.get(&kube::runtime::reflector::ObjectRef::new(
+            &agent.config.node_name,
+        ));
+        agent
+            .pass(cilium_node.as_deref(), our_node.as_deref())
+            .await;
+    }
+
+    tracing::info!(node = %agent.config.node_name, "Shutting down; kernel state stays in place");
+    Ok(())
+}
+
+struct Agent {
+    config: AgentConfig,
+    clock: Arc<dyn Clock>,
+    imds: MetadataClient,
+    datapath: Datapath,
+    nodes: OciNetworkNodes,
+    recorder: EventRecorder,
+    health: Arc<Health>,
+    metadata: Option<(Vec<ImdsVnic>, Instant)>,
+    attachment: Option<AttachmentMode>,
+    last: BTreeMap<VnicId, Readiness>,
+}
+
+impl Agent {
+    async fn pass(
+        &mut self,
+        cilium_node: Option<&k8s_glue::CiliumNode>,
+        our_node: Option<&OciNetworkNode>,
+    ) {
+        let started = Instant::now();
+        let node = self.config.node_name.clone();
+        let records = our_node.map(|n| n.spec.vnics.clone()).unwrap_or_default();
+
+        let metadata = match self.metadata(&records).await {
+            Ok(metadata) => metadata,
+            Err(err) => {
+                tracing::warn!(%node, error = &err as &dyn std::error::Error, "Metadata not read");
+                self.health
+                    .metrics
+                    .record_failure("ReadMetadata", started.elapsed().as_secs_f64());
+                return;
+            }
+        };
+
+        let (inputs, unusable) = node_inputs(&metadata, &records, cilium_node);
+        for vnic in &unusable {
+            tracing::warn!(%node, vnic = %vnic.vnic, problem = %vnic.problem, "VNIC skipped");
+        }
+        let mut config = self.config.reconcile.clone();
+        config.attachment = self.attachment.unwrap_or(AttachmentMode::VirtualMachine);
+
+        let report = match reconcile(&self.datapath, &inputs, &config).await {
+            Ok(report) => report,
+            Err(err) => {
+                tracing::error!(%node, error = &err as &dyn std::error::Error, "Reconcile failed");
+                self.health
+                    .metrics
+                    .record_failure("ReadKernelState", started.elapsed().as_secs_f64());
+                return;
+            }
+        };
+
+        self.health
+            .metrics
+            .record_pass(&report, started.elapsed().as_secs_f64());
+        self.health.reconciled.store(true, Ordering::Relaxed);
+        self.log(&report);
+        if let Some(our_node) = our_node {
+            self.report(our_node, &report).await;
+        }
+    }
+
+    /// The metadata VNIC list, re-read when older than the resync interval or when the CRD
+    /// names a VNIC the cached list lacks (a fresh attachment).
+    async fn metadata(
+        &mut self,
+        records: &[k8s_glue::crd::VnicRecord],
+    ) -> Result<Vec<ImdsVnic>, Error> {
+        if let Some((vnics, read)) = &self.metadata {
+            let fresh = read.elapsed() < self.config.resync;
+            let complete = records.iter().all(|r| {
+                vnics
+                    .iter()
+                    .any(|v| v.vnic_id.as_str() == r.vnic_id.as_str())
+            });
+            if fresh && complete {
+                return Ok(vnics.clone());
+            }
+        }
+
+        let endpoint = self.config.metadata.origin();
+        if self.attachment.is_none() {
+            self.attachment = Some(match self.config.attachment {
+                AttachmentChoice::Fixed(mode) => mode,
+                AttachmentChoice::FromShape => {
+                    let instance =
+                        self.imds
+                            .instance()
+                            .await
+                            .map_err(|source| Error::ReadMetadata {
+                                endpoint: endpoint.clone(),
+                                source,
+                            })?;
+                    if instance.shape.starts_with("BM.") {
+                        AttachmentMode::BareMetal
+                    } else {
+                        AttachmentMode::VirtualMachine
+                    }
+                }
+            });
+        }
+
+        let vnics = self
+            .imds
+            .vnics()
+            .await
+            .map_err(|source| Error::ReadMetadata { endpoint, source })?;
+        self.metadata = Some((vnics.clone(), Instant::now()));
+        Ok(vnics)
+    }
+
+    fn log(&self, report: &ReconcileReport) {
+        let node = &self.config.node_name;
+        let changes = &report.changes;
+        if !changes.is_empty() {
+            tracing::info!(
+                %node,
+                rules_added = changes.rules_added,
+                rules_deleted = changes.rules_deleted,
+                routes_added = changes.routes_added,
+                routes_deleted = changes.routes_deleted,
+                links_created = changes.links_created,
+                "Datapath changed"
+            );
+        }
+        for failure in &report.cleanup_failures {
+            tracing::warn!(%node, failure = %failure, "Stale state not removed");
+        }
+        for skipped in &report.skipped {
+            tracing::warn!(
+                %node,
+                ip = %skipped.address.ip,
+                vnic = %skipped.address.vnic,
+                reason = ?skipped.reason,
+                "Pool address gets no rules"
+            );
+        }
+    }
+
+    /// Writes per-VNIC statuses and the `Ready` condition, and publishes an Event for each
+    /// VNIC whose readiness changed.
+    async fn report(&mut self, our_node: &OciNetworkNode, report: &ReconcileReport) {
+        let node = self.config.node_name.clone();
+        let statuses = vnic_statuses(report);
+        let not_ready: Vec<String> = report
+            .vnics
+            .iter()
+            .filter(|(_, v)| v.readiness != Readiness::Ready)
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let (status, reason, message) = if not_ready.is_empty() {
+            (
+                "True",
+                "DatapathReady",
+                format!("{} VNICs ready", report.vnics.len()),
+            )
+        } else {
+            (
+                "False",
+                "VnicsNotReady",
+                format!("not ready: {}", not_ready.join(", ")),
+            )
+        };
+        let now = self.clock.now();
+
+        let written = self
+            .nodes
+            .update_status(&node, |current| {
+                current.vnics.clone_from(&statuses);
+                current.set_condition(CONDITION_READY, status, reason, &message, now);
+            })
+            .await;
+        if let Err(err) = written {
+            tracing::warn!(%node, error = &err as &dyn std::error::Error, "Status not written");
+            self.health.metrics.record_failure("WriteStatus", 0.0);
+        }
+
+        let regarding = our_node.object_ref(&());
+        for (id, vnic) in &report.vnics {
+            if self.last.get(id) == Some(&vnic.readiness) {
+                continue;
+            }
+            let event = match &vnic.readiness {
+                Readiness::Ready => Event::normal("VnicReady", "SetUpDatapath").with_note(format!(
+                    "VNIC {id} ready on {}",
+                    vnic.link.as_deref().unwrap_or("?")
+                )),
+                Readiness::NotReady { reason, message } => {
+                    tracing::warn!(%node, vnic = %id, reason = reason.as_str(), %message, "VNIC not ready");
+                    Event::warning(reason.as_str(), "SetUpDatapath")
+                        .with_note(format!("VNIC {id}: {message}"))
+                }
+            };
+            if let Err(err) = self.recorder.publish(&regarding, &event).await {
+                tracing::debug!(%node, error = error_chain(&err), "Event not published");
+            }
+        }
+        self.last = report
+            .vnics
+            .iter()
+            .map(|(id, v)| (id.clone(), v.readiness.clone()))
+            .collect();
+    }
+}
+
+fn spawn_trigger<K: Send + 'static>(
+    events: futures::stream::BoxStream<
+        'static,
+        Result<kube::runtime::watcher::Event<K>, kube::runtime::watcher::Error>,
+    >,
+    changed: Arc<Notify>,
+) {
+    tokio::spawn(async move {
+        let mut objects = events.applied_objects().boxed();
+        while let Some(object) = objects.next().await {
+            match object {
+                Ok(_) => changed.notify_one(),
+                Err(err) => {
+                    tracing::warn!(error = &err as &dyn std::error::Error, "Watch error");
+                }
+            }
+        }
+    });
+}
+
+async fn metrics(State(health): State<Arc<Health>>) -> (StatusCode, String) {
+    match health.metrics.encode() {
+        Ok(text) => (StatusCode::OK, text),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+    }
+}
+
+async fn readyz(State(health): State<Arc<Health>>) -> (StatusCode, &'static str) {
+    if health.reconciled.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "no reconcile pass yet")
+    }
+}
