@@ -81,7 +81,6 @@ pub(crate) struct Subject {
 
 struct Authority {
     root_key: PrivateKey,
-    root_cert: Certificate,
     intermediate_key: PrivateKey,
     intermediate_cert: Certificate,
     intermediate_pem: String,
@@ -432,7 +431,6 @@ impl Identity {
         let intermediate_pem = to_pem(&intermediate_cert, "the intermediate certificate")?;
         let authority = Arc::new(Authority {
             root_key,
-            root_cert,
             intermediate_key,
             intermediate_cert,
             intermediate_pem,
@@ -440,12 +438,6 @@ impl Identity {
 
         let mut inner = self.lock();
         Ok(inner.authority.get_or_insert(authority).clone())
-    }
-
-    /// The root certificate in PEM (for tests that verify the chain themselves).
-    pub(crate) fn root_pem(&self) -> Option<String> {
-        let authority = self.lock().authority.clone()?;
-        to_pem(&authority.root_cert, "the root certificate").ok()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, IdentityInner> {

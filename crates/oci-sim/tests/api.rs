@@ -34,5 +34,10 @@ async fn smoke_get_instance() {
     assert!(answer.header("etag").is_some());
     assert!(answer.header("opc-request-id").is_some());
     drop(sim);
-    let _ = (Duration::ZERO, AttachSettings::default(), AttachmentState::Attached, json!({}));
+    let _ = (
+        Duration::ZERO,
+        AttachSettings::default(),
+        AttachmentState::Attached,
+        json!({}),
+    );
 }

@@ -19,7 +19,9 @@ use oci_sim::Sim;
 use oci_sim::World;
 
 fn python_sdk_available() -> bool {
-    let probe = Command::new("python3").args(["-c", "import oci, cryptography"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import oci, cryptography"])
+        .output();
     match probe {
         Ok(output) if output.status.success() => true,
         other => {
@@ -56,7 +58,10 @@ async fn official_python_sdk_accepts_the_simulator() {
     let user = sim.create_user("sdk", None).unwrap();
     let files = user.write_config(dir.path()).unwrap();
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/sdk_conformance.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/sdk_conformance.py"
+    );
     let mut command = Command::new("python3");
     command
         .arg(script)
@@ -71,11 +76,17 @@ async fn official_python_sdk_accepts_the_simulator() {
         .env("OCI_SIM_FEDERATION", sim.federation_url())
         .env_remove("OCI_METADATA_BASE_URL")
         .env_remove("OCI_CONFIG_FILE");
-    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     eprintln!("{stderr}");
-    assert!(output.status.success(), "python SDK script failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "python SDK script failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
 
     let summary: serde_json::Value =
         serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
@@ -85,14 +96,39 @@ async fn official_python_sdk_accepts_the_simulator() {
     let counters = sim.counters();
     assert_eq!(counters.successes(Operation::Federate), 1);
     assert_eq!(counters.errors(Operation::AttachVnic, "Conflict"), 1);
-    assert_eq!(counters.errors(Operation::CreatePrivateIp, "InvalidatedRetryToken"), 1);
-    assert_eq!(counters.get(Operation::GetInstance, &Outcome::Error(401, "NotAuthenticated".into())), 1);
-    assert_eq!(sim.retry_replays(), 2, "one AttachVnic and one CreatePrivateIp replay");
+    assert_eq!(
+        counters.errors(Operation::CreatePrivateIp, "InvalidatedRetryToken"),
+        1
+    );
+    assert_eq!(
+        counters.get(
+            Operation::GetInstance,
+            &Outcome::Error(401, "NotAuthenticated".into())
+        ),
+        1
+    );
+    assert_eq!(
+        sim.retry_replays(),
+        2,
+        "one AttachVnic and one CreatePrivateIp replay"
+    );
     assert!(counters.successes(Operation::GetVnicAttachment) >= 2);
 
     let view = sim.instance(&instance).unwrap();
-    assert_eq!(view.attachments_in(AttachmentState::Attached).len(), 2, "primary + pods-1");
-    assert_eq!(view.attachments_in(AttachmentState::Detached).len(), 1, "pods-2");
-    assert_eq!(view.secondary_ips().len(), 3, "5 created, 1 deleted, 1 gone with pods-2");
+    assert_eq!(
+        view.attachments_in(AttachmentState::Attached).len(),
+        2,
+        "primary + pods-1"
+    );
+    assert_eq!(
+        view.attachments_in(AttachmentState::Detached).len(),
+        1,
+        "pods-2"
+    );
+    assert_eq!(
+        view.secondary_ips().len(),
+        3,
+        "5 created, 1 deleted, 1 gone with pods-2"
+    );
     assert_eq!(sim.tagged("oci-ipam/cluster", "sdk-test").len(), 1 + 3);
 }

@@ -25,7 +25,10 @@ pub struct Answer {
 
 impl Answer {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     pub fn code(&self) -> &str {
@@ -106,13 +109,26 @@ impl Client {
             oci_auth::sign(&request, SigningParams::new(&self.key_id, &self.key, time)).unwrap();
         output.apply_to(&mut headers);
 
-        let response =
-            self.http.request(method, url).headers(headers).body(bytes).send().await?;
+        let response = self
+            .http
+            .request(method, url)
+            .headers(headers)
+            .body(bytes)
+            .send()
+            .await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await?;
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
-        Ok(Answer { status, headers, body })
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
