@@ -3,7 +3,7 @@
 //! [`ReqwestTransport`] (rustls, certificate verification always on) is the default. Tests
 //! and embedders may supply their own [`Transport`].
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,7 +17,10 @@ use crate::Error;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A fully built request, signed when it reaches the transport.
-#[derive(Debug, Clone)]
+///
+/// `Debug` leaves out the `authorization` value (its key id may carry a session token) and
+/// shows the body by length only.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct HttpRequest {
     /// Method.
@@ -40,6 +43,30 @@ impl HttpRequest {
             headers: HeaderMap::new(),
             body: Bytes::new(),
         }
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = if name == http::header::AUTHORIZATION {
+                    "<redacted>"
+                } else {
+                    value.to_str().unwrap_or("<binary>")
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .finish()
     }
 }
 
@@ -82,6 +109,14 @@ pub struct Timeouts {
     pub connect: Duration,
     /// One whole request, from sending to the last byte of the response.
     pub request: Duration,
+}
+
+impl Timeouts {
+    /// `connect` for connection set-up, `request` for a whole request.
+    #[must_use]
+    pub fn new(connect: Duration, request: Duration) -> Self {
+        Self { connect, request }
+    }
 }
 
 impl Default for Timeouts {
@@ -155,5 +190,33 @@ impl Transport for ReqwestTransport {
                 body,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_debug_hides_the_authorization_value() {
+        let url = Url::parse("http://127.0.0.1:1/20160918/vnics/x").unwrap();
+        let mut request = HttpRequest::new(Method::GET, url);
+        request.headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Signature keyId=\"ST$secret-session-token\""),
+        );
+        request
+            .headers
+            .insert("opc-retry-token", http::HeaderValue::from_static("tok-1"));
+        request.body = Bytes::from_static(b"{\"secret\": 1}");
+
+        let text = format!("{request:?}");
+
+        assert!(!text.contains("secret"), "{text}");
+        assert!(
+            text.contains("<redacted>") && text.contains("tok-1"),
+            "{text}"
+        );
+        assert!(text.contains("body_len: 13"), "{text}");
     }
 }

@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use oci_api::prelude::*;
 use oci_api::{
     CallRecord, Client, Endpoint, Error, MetadataClient, MetadataEndpoint, Observer, RateLimit,
-    RateLimits, RetryPolicy, RetryToken,
+    RateLimits, RetryPolicy, RetryToken, Timeouts,
 };
 use oci_auth::{
     CredentialProvider, Credentials, InstancePrincipalProvider, KeyId, PrivateKey,
@@ -381,6 +381,34 @@ async fn each_retryable_fault_is_retried_to_success() {
             "{name}: no fault injected"
         );
     }
+}
+
+#[tokio::test]
+async fn a_hanging_server_times_out_and_is_retried() {
+    let f = Fixture::start().await;
+    let client = Client::builder()
+        .endpoint(Endpoint::parse(&f.sim.endpoint()).unwrap())
+        .credentials(api_key_provider(&f.sim))
+        .timeouts(Timeouts::new(
+            Duration::from_secs(2),
+            Duration::from_millis(400),
+        ))
+        .retry_policy(fast_retries(12))
+        .rate_limits(RateLimits::unlimited())
+        .build()
+        .unwrap();
+    let spec = FaultSpec::none().with_hang(0.5, Duration::from_secs(5));
+    f.sim
+        .set_faults(FaultSettings::seeded(5).with_operation(oci_sim::Operation::GetVcn, spec))
+        .unwrap();
+
+    for _ in 0..3 {
+        client.get_vcn(&f.vcn()).await.unwrap();
+    }
+
+    let counters = f.sim.counters();
+    assert_eq!(counters.successes(oci_sim::Operation::GetVcn), 3);
+    assert!(counters.get(oci_sim::Operation::GetVcn, &oci_sim::Outcome::InjectedHang) > 0);
 }
 
 #[tokio::test]

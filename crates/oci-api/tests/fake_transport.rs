@@ -555,3 +555,39 @@ async fn building_without_endpoint_or_credentials_says_what_is_missing() {
         "{no_credentials}"
     );
 }
+
+#[tokio::test]
+async fn ipv6_calls_use_the_ipv6_paths() {
+    let ipv6 = r#"{"id": "ocid1.ipv6.oc1.phx.a", "ipAddress": "2001:db8::5",
+        "vnicId": "ocid1.vnic.oc1.phx.v1", "lifecycleState": "AVAILABLE"}"#;
+    let transport = FakeTransport::new(vec![
+        answer(200, ipv6, &[]),
+        answer(200, &format!("[{ipv6}]"), &[]),
+        answer(204, "", &[]),
+    ]);
+    let client = client_with(transport.clone());
+    let token = RetryToken::random();
+
+    let created = client
+        .create_ipv6(&CreateIpv6Details::on_vnic(vnic_id()), &token)
+        .await
+        .unwrap();
+    let listed: Vec<Ipv6> = client
+        .list_ipv6s(&ListIpv6sRequest::on_vnic(vnic_id()))
+        .try_collect()
+        .await
+        .unwrap();
+    client.delete_ipv6(&created.id).await.unwrap();
+
+    assert_eq!(created.ip_address.to_string(), "2001:db8::5");
+    assert_eq!(listed, vec![created]);
+    let seen = transport.seen();
+    assert_eq!(seen[0].url.path(), "/20160918/ipv6");
+    assert_eq!(header(&seen[0], "opc-retry-token"), token.as_str());
+    assert_eq!(
+        seen[1].url.query(),
+        Some("vnicId=ocid1.vnic.oc1.phx.v1&limit=100")
+    );
+    assert_eq!(seen[2].method, http::Method::DELETE);
+    assert_eq!(seen[2].url.path(), "/20160918/ipv6/ocid1.ipv6.oc1.phx.a");
+}
