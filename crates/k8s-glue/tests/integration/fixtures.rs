@@ -82,8 +82,11 @@ fn a_cilium_1_20_eni_node_reads_and_round_trips_unchanged() {
     assert_eq!(serde_json::to_value(&node).unwrap(), original);
 }
 
+/// A named change to a CiliumNode's IPAM fields.
+type Change = (&'static str, fn(&mut IpamFields));
+
 /// Representative changes the operator makes, from each fixture's state.
-fn changes() -> Vec<(&'static str, fn(&mut IpamFields))> {
+fn changes() -> Vec<Change> {
     vec![
         ("claim the instance", |f| {
             f.instance_id = Some("ocid1.instance.oc1.phx.other".into())

@@ -3,6 +3,10 @@
 //!
 //! One test binary, so the kube-rs stack is linked once; each test starts its own kube-sim.
 
+// Test helpers outside `#[test]` functions fail loudly too; clippy's in-test allowances do not
+// reach them.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 mod crd;
 mod events;
 mod fixtures;

@@ -50,26 +50,24 @@ fn walk(value: &Value, schema: &Value, mode: Mode, path: &str, problems: &mut Ve
         return;
     }
 
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            problems.push(format!("{path}: {value} is not one of {allowed:?}"));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        problems.push(format!("{path}: {value} is not one of {allowed:?}"));
     }
     if let (Some(minimum), Some(number)) = (
         schema.get("minimum").and_then(Value::as_f64),
         value.as_f64(),
-    ) {
-        if number < minimum {
-            problems.push(format!("{path}: {number} is below the minimum {minimum}"));
-        }
+    ) && number < minimum
+    {
+        problems.push(format!("{path}: {number} is below the minimum {minimum}"));
     }
     if let (Some(min), Some(text)) = (
         schema.get("minLength").and_then(Value::as_u64),
         value.as_str(),
-    ) {
-        if (text.len() as u64) < min {
-            problems.push(format!("{path}: {text:?} is shorter than {min}"));
-        }
+    ) && (text.len() as u64) < min
+    {
+        problems.push(format!("{path}: {text:?} is shorter than {min}"));
     }
 
     match value {
