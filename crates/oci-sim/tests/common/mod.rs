@@ -136,3 +136,77 @@ impl Client {
 pub fn now() -> SystemTime {
     SystemTime::now()
 }
+
+/// Runs the instance-principal federation by hand: leaf certificate and key from the
+/// instance's metadata service, a request to `/v1/x509` signed with the leaf key.
+/// Returns the session token.
+pub async fn federate(
+    sim: &oci_sim::Sim,
+    instance: &str,
+    session_key: &PrivateKey,
+) -> Result<String, String> {
+    let http = reqwest::Client::new();
+    let base = sim.metadata_base_url(instance);
+    let mut files = Vec::new();
+    for name in ["cert.pem", "key.pem", "intermediate.pem"] {
+        let response = http
+            .get(format!("{base}/identity/{name}"))
+            .header("Authorization", "Bearer Oracle")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("IMDS {name}: {}", response.status()));
+        }
+        files.push(response.text().await.map_err(|e| e.to_string())?);
+    }
+    let leaf = oci_auth::LeafCertificate::from_pem(&files[0], "leaf").map_err(|e| e.to_string())?;
+    let leaf_key = PrivateKey::from_pem(&files[1], None).map_err(|e| e.to_string())?;
+    let strip = |pem: &str| {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<Vec<_>>()
+            .join("")
+    };
+    let body = serde_json::json!({
+        "certificate": strip(&files[0]),
+        "publicKey": session_key.public_key().to_base64_der(),
+        "intermediateCertificates": [strip(&files[2])],
+    })
+    .to_string();
+
+    let url = url::Url::parse(&sim.federation_url()).unwrap();
+    let key_id = KeyId::from_raw(format!(
+        "{}/fed-x509/{}",
+        sim.tenancy(),
+        leaf.sha1_fingerprint()
+    ));
+    let mut headers = HeaderMap::new();
+    let request = SignableRequest::new(
+        &Method::POST,
+        &url,
+        &headers,
+        SignableBody::Bytes(body.as_bytes()),
+    );
+    let params = SigningParams::new(&key_id, &leaf_key, now())
+        .with_header_set(oci_auth::HeaderSet::Federation);
+    oci_auth::sign(&request, params)
+        .map_err(|e| e.to_string())?
+        .apply_to(&mut headers);
+    let response = http
+        .post(url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let answer: Value = response.json().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("federation {status}: {answer}"));
+    }
+    answer["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "no token".to_owned())
+}
