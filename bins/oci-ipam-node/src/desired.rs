@@ -208,7 +208,7 @@ pub struct DesiredState {
 ///
 /// `adopted` maps the MAC of a VNIC link to the table the agent already uses for it (read
 /// from the kernel), so that tables stay put across restarts. Addresses on the primary VNIC
-/// need nothing and get nothing.
+/// get only the "to address → main" rule, so that secondary-VNIC pods reach them on the node.
 #[must_use]
 pub fn desired_state(
     inputs: &NodeInputs,
@@ -269,6 +269,9 @@ pub fn desired_state(
             continue;
         }
         let Some(desired) = vnics.get_mut(&vnic.id) else {
+            // A primary-VNIC address needs no table, but its "to" rule keeps traffic from
+            // secondary-VNIC pods to it on the node instead of hairpinning through the VCN.
+            rules.insert(to_rule(ip));
             continue;
         };
 
@@ -343,15 +346,19 @@ pub fn assign_tables(
     assigned
 }
 
+fn to_rule(ip: Ipv4Addr) -> RuleSpec {
+    RuleSpec {
+        priority: TO_RULE_PRIORITY,
+        source: None,
+        destination: Some(Ipv4Cidr::host(ip)),
+        table: MAIN_TABLE,
+    }
+}
+
 fn address_rules(ip: Ipv4Addr, table: TableId, egress: &EgressMode) -> Vec<RuleSpec> {
     let host = Ipv4Cidr::host(ip);
 
-    let mut rules = vec![RuleSpec {
-        priority: TO_RULE_PRIORITY,
-        source: None,
-        destination: Some(host),
-        table: MAIN_TABLE,
-    }];
+    let mut rules = vec![to_rule(ip)];
 
     match egress {
         EgressMode::AllDestinations => rules.push(RuleSpec {
@@ -413,7 +420,7 @@ mod tests {
     }
 
     #[test]
-    fn secondary_addresses_get_to_and_from_rules_primary_ones_none() {
+    fn secondary_addresses_get_to_and_from_rules_primary_ones_only_to() {
         let state = desired_state(&node(), &DesiredConfig::default(), &BTreeMap::new());
 
         assert_eq!(state.vnics.len(), 2);
@@ -438,6 +445,12 @@ mod tests {
                         },
                     ]
                 })
+                .chain([RuleSpec {
+                    priority: 20,
+                    source: None,
+                    destination: Some(Ipv4Cidr::host("10.0.0.5".parse().unwrap())),
+                    table: 254,
+                }])
                 .collect();
         assert_eq!(state.rules, expected);
         assert!(state.skipped.is_empty());

@@ -62,6 +62,10 @@ struct Args {
     #[arg(long, env = "OCI_IPAM_RESYNC", default_value = "30s", value_parser = humantime::parse_duration)]
     resync: Duration,
 
+    /// Where `net/ipv4/conf/<link>/rp_filter` lives (a writable host mount in a container).
+    #[arg(long, env = "OCI_IPAM_SYSCTL_ROOT", default_value = oci_ipam_node::sysctl::DEFAULT_SYSCTL_ROOT)]
+    sysctl_root: std::path::PathBuf,
+
     /// Address for /metrics, /healthz and /readyz.
     #[arg(long, env = "OCI_IPAM_LISTEN", default_value = "0.0.0.0:9964")]
     listen: SocketAddr,
@@ -153,7 +157,8 @@ fn config(args: &Args) -> Result<AgentConfig, String> {
     let reconcile = ReconcileConfig::default()
         .with_desired(desired)
         .with_mtu((args.mtu != 0).then_some(args.mtu))
-        .with_physical_nics(args.physical_nics.clone());
+        .with_physical_nics(args.physical_nics.clone())
+        .with_sysctl_root(args.sysctl_root.clone());
 
     let mut config = AgentConfig::new(&args.node_name);
     config.metadata = metadata;

@@ -73,6 +73,13 @@ impl ReconcileConfig {
         self
     }
 
+    /// Sets the root of the sysctl tree (a host mount of `/proc/sys` in a container).
+    #[must_use]
+    pub fn with_sysctl_root(mut self, root: PathBuf) -> Self {
+        self.sysctl_root = root;
+        self
+    }
+
     /// Sets the bare-metal physical NIC names.
     #[must_use]
     pub fn with_physical_nics(mut self, nics: Vec<String>) -> Self {

@@ -75,7 +75,7 @@ fn secondary_vnic_traffic_leaves_and_returns_through_its_own_vnic() {
     let report = reconcile_in(&node, &inputs(&pool), &config);
 
     assert!(report.all_ready(), "{report:#?}");
-    assert_eq!(report.changes.rules_added, 4);
+    assert_eq!(report.changes.rules_added, 5);
     assert_eq!(report.changes.routes_added, 4);
     assert_eq!(report.changes.links_updated, 2);
     assert_eq!(report.changes.sysctls_written, 2);
@@ -102,6 +102,18 @@ fn secondary_vnic_traffic_leaves_and_returns_through_its_own_vnic() {
     assert_eq!(tcp_exchange(&vcn, &pod1, POD1), Ok(IpAddr::V4(REMOTE)));
     assert_eq!(tcp_exchange(&vcn, &pod2, POD2), Ok(IpAddr::V4(REMOTE)));
 
+    // Pods on the same node talk directly, whatever VNIC their addresses belong to (the
+    // priority-20 rules win over the priority-111 ones).
+    assert_eq!(
+        route_dev(&node, &POD0.to_string(), &POD1.to_string(), "lxcp1"),
+        "lxcp0"
+    );
+    assert_eq!(
+        route_dev(&node, &POD2.to_string(), &POD1.to_string(), "lxcp1"),
+        "lxcp2"
+    );
+    assert_eq!(tcp_exchange(&pod1, &pod0, POD0), Ok(IpAddr::V4(POD1)));
+
     // The node itself still reaches the pods through the main table (rule priority 20).
     assert_eq!(
         tcp_exchange(&node, &pod1, POD1),
@@ -124,6 +136,7 @@ fn secondary_vnic_traffic_leaves_and_returns_through_its_own_vnic() {
         .map(|r| (r.priority, r.src, r.dst, r.table))
         .collect();
     let expected: BTreeSet<(u64, String, String, String)> = [
+        (20, "all".into(), "10.77.0.20".into(), "main".into()),
         (20, "all".into(), "10.77.1.20".into(), "main".into()),
         (20, "all".into(), "10.77.2.20".into(), "main".into()),
         (111, "10.77.1.20".into(), String::new(), "11".into()),
