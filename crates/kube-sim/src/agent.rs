@@ -393,6 +393,10 @@ struct Agent {
     allocations: BTreeMap<String, Allocation>,
     /// Addresses already reported as having left the pool (reported once).
     reported_missing: BTreeSet<String>,
+    /// Addresses reported as released while in use (reported once).
+    released_in_use: BTreeSet<String>,
+    /// The last answer given per release-ips entry, so that counters count answers once.
+    answered: BTreeMap<String, Answer>,
     desired_pods: usize,
     next_pod: u64,
     running: Vec<(String, String)>,
@@ -426,6 +430,8 @@ impl Agent {
             latest: None,
             allocations: BTreeMap::new(),
             reported_missing: BTreeSet::new(),
+            released_in_use: BTreeSet::new(),
+            answered: BTreeMap::new(),
             next_pod: 0,
             running: Vec::new(),
             pending: Vec::new(),
@@ -593,45 +599,49 @@ impl Agent {
             return;
         };
 
-        let mut changed = false;
         let entries: Vec<(String, String)> = release
             .iter()
             .map(|(ip, state)| (ip.clone(), state.as_str().unwrap_or("").to_owned()))
             .collect();
+        // Counters count answers, not observations: an operator write that lands before the
+        // agent's answer shows the same entry again.
+        self.answered.retain(|ip, _| release.contains_key(ip));
+
+        let mut changed = false;
         for (ip, state) in entries {
             let in_pool = pool.contains_key(&ip);
-            let held = self.allocations.get(&ip);
-            match state.as_str() {
-                MARKED if in_pool && held.is_some() => {
-                    release.insert(ip, json!(DO_NOT_RELEASE));
-                    self.stats.release_nacks += 1;
-                    changed = true;
+            let held = self.allocations.get(&ip).map(|a| a.owner.clone());
+            let answer = match state.as_str() {
+                MARKED if in_pool && held.is_none() => Answer::Acknowledge,
+                MARKED => Answer::Refuse,
+                RELEASED if !in_pool => Answer::Forget,
+                _ => Answer::Keep,
+            };
+            let first_time =
+                answer != Answer::Keep && self.answered.insert(ip.clone(), answer) != Some(answer);
+
+            match answer {
+                Answer::Acknowledge => {
+                    release.insert(ip.clone(), json!(READY));
+                    self.stats.release_acks += u64::from(first_time);
                 }
-                MARKED if in_pool => {
-                    release.insert(ip, json!(READY));
-                    self.stats.release_acks += 1;
-                    changed = true;
+                Answer::Refuse => {
+                    release.insert(ip.clone(), json!(DO_NOT_RELEASE));
+                    self.stats.release_nacks += u64::from(first_time);
                 }
-                MARKED => {
-                    release.insert(ip, json!(DO_NOT_RELEASE));
-                    self.stats.release_nacks += 1;
-                    changed = true;
+                Answer::Forget => {
+                    release.remove(&ip);
+                    self.stats.released_entries_removed += u64::from(first_time);
                 }
-                RELEASED => {
-                    if let Some(allocation) = held {
-                        self.violation(Violation::ReleasedWhileInUse {
-                            node: self.node.clone(),
-                            ip: ip.clone(),
-                            owner: allocation.owner.clone(),
-                        });
-                    }
-                    if !in_pool {
-                        release.remove(&ip);
-                        self.stats.released_entries_removed += 1;
-                        changed = true;
-                    }
-                }
-                _ => {}
+                Answer::Keep => {}
+            }
+            changed |= answer != Answer::Keep;
+
+            if let (RELEASED, Some(owner)) = (state.as_str(), held)
+                && self.released_in_use.insert(ip.clone())
+            {
+                let node = self.node.clone();
+                self.violation(Violation::ReleasedWhileInUse { node, ip, owner });
             }
         }
         if changed {
@@ -918,6 +928,19 @@ impl Agent {
             .map(|(ip, a)| (ip.clone(), a.owner.clone()))
             .collect();
     }
+}
+
+/// The agent's answer to one `release-ips` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// `marked-for-release`, free and in the pool: `ready-for-release`.
+    Acknowledge,
+    /// `marked-for-release`, in use or not in the pool: `do-not-release`.
+    Refuse,
+    /// `released` and gone from the pool: the entry is deleted.
+    Forget,
+    /// Anything else is left alone.
+    Keep,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -173,7 +173,7 @@ impl Default for Settings {
             cilium_crd: CiliumCrd::default(),
             auth: Auth::None,
             bookmark_interval: Duration::from_secs(5),
-            history_limit: 100_000,
+            history_limit: 10_000,
         }
     }
 }

@@ -566,6 +566,30 @@ async fn an_address_in_use_leaving_the_pool_is_a_violation() {
 }
 
 #[tokio::test]
+async fn an_address_in_use_marked_released_is_a_violation() {
+    let (cluster, agent) = handshake_cluster().await;
+    let health = agent.stats().health_ip.unwrap();
+
+    cluster
+        .release_ips("w1", json!({&health: "released"}))
+        .await;
+
+    cluster
+        .eventually(|| !cluster.sim.violations().is_empty())
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        cluster.sim.violations(),
+        [Violation::ReleasedWhileInUse {
+            node: "w1".to_owned(),
+            ip: health,
+            owner: "health".to_owned()
+        }],
+        "reported once"
+    );
+}
+
+#[tokio::test]
 async fn the_same_address_in_two_pools_is_a_violation() {
     let cluster = Cluster::start().await;
     let first = cluster.node("w1", fast()).await;
