@@ -12,7 +12,8 @@ pub enum SimError {
     /// The world file could not be read.
     #[error("cannot read world file {path}")]
     ReadWorld {
-        /// The file named with `--world` or passed to [`World::from_file`](crate::World::from_file).
+        /// The file named with `--world` or passed to
+        /// [`World::from_file`](crate::World::from_file).
         path: PathBuf,
         /// The I/O failure.
         #[source]

@@ -330,7 +330,11 @@ impl Identity {
                     "signing the session token failed",
                 )
             })?;
-        tracing::debug!(instance = %subject.instance_id, lifetime_s = lifetime.as_secs(), "session token issued");
+        tracing::debug!(
+            instance = %subject.instance_id,
+            lifetime_s = lifetime.as_secs(),
+            "session token issued"
+        );
         Ok(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
@@ -517,4 +521,112 @@ fn signed_by(cert: &Certificate, issuer: &PublicKey) -> bool {
         return false;
     };
     issuer.verify_sha256(&tbs, signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject() -> Subject {
+        Subject {
+            instance_id:
+                "ocid1.instance.oc1.iad.aaaaaaaaexampleinstanceocidthatislongerthan64characters"
+                    .into(),
+            compartment_id: "ocid1.compartment.oc1..aaaaaaaacompartment".into(),
+            tenancy: "ocid1.tenancy.oc1..aaaaaaaatenancy".into(),
+        }
+    }
+
+    #[test]
+    fn instance_certificate_names_the_tenancy_and_chains_to_the_intermediate() {
+        let identity = Identity::default();
+        let now = crate::clock::SimClock::new().now();
+        let issued = identity
+            .instance_identity(&subject(), now)
+            .expect("identity");
+
+        let leaf = LeafCertificate::from_pem(&issued.cert_pem, "leaf").expect("leaf parses");
+        assert_eq!(
+            leaf.tenancy("leaf").expect("tenancy").as_str(),
+            subject().tenancy
+        );
+        assert!(
+            leaf.subject_values()
+                .iter()
+                .any(|v| v == "opc-certtype:instance")
+        );
+        let key = PrivateKey::from_pem(&issued.key_pem, None).expect("key parses");
+        assert_eq!(key.public_key().spki_der(), leaf.public_key().spki_der());
+
+        let authority = identity.lock().authority.clone().expect("authority");
+        let cert = Certificate::from_der(leaf.der()).expect("der");
+        assert!(signed_by(&cert, authority.intermediate_key.public_key()));
+        assert!(!signed_by(&cert, authority.root_key.public_key()));
+        assert!(signed_by(
+            &authority.intermediate_cert,
+            authority.root_key.public_key()
+        ));
+
+        let again = identity
+            .instance_identity(&subject(), now)
+            .expect("identity");
+        assert_eq!(again.cert_pem, issued.cert_pem, "one leaf per instance");
+    }
+
+    #[test]
+    fn session_tokens_verify_until_they_expire_and_not_after_tampering() {
+        let identity = Identity::default();
+        let now = crate::clock::SimClock::new().now();
+        identity
+            .instance_identity(&subject(), now)
+            .expect("identity");
+        let authority = identity.lock().authority.clone().expect("authority");
+        let session = PrivateKey::generate_rsa_2048().expect("session key");
+
+        let token = identity
+            .issue_token(
+                &authority,
+                &subject(),
+                session.public_key(),
+                now,
+                Duration::from_secs(60),
+            )
+            .expect("token");
+        let verified = identity.verify_session_token(&token, now).expect("valid");
+        assert_eq!(verified.instance_id, subject().instance_id);
+        assert_eq!(
+            verified.public_key.spki_der(),
+            session.public_key().spki_der()
+        );
+
+        let later = now + Duration::from_secs(60);
+        assert_eq!(
+            identity
+                .verify_session_token(&token, later)
+                .expect_err("expired")
+                .code,
+            "NotAuthenticated"
+        );
+
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(r#"{"sub":"x","exp":99999999999}"#);
+        parts[1] = &forged;
+        assert!(
+            identity
+                .verify_session_token(&parts.join("."), now)
+                .is_err()
+        );
+        assert!(identity.verify_session_token("not-a-jwt", now).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_private_key() {
+        let identity = InstanceIdentity {
+            cert_pem: "CERT".into(),
+            key_pem: "-----BEGIN PRIVATE KEY-----SECRET".into(),
+            intermediate_pem: "INTER".into(),
+        };
+        let shown = format!("{identity:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
 }

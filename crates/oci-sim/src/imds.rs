@@ -2,7 +2,8 @@
 //!
 //! Served under `/imds/<instance OCID>/opc/v2/`, so one listener can stand in for every
 //! instance's `http://169.254.169.254/opc/v2/`: point a client's metadata base URL (the
-//! Python SDK's `OCI_METADATA_BASE_URL`) at [`Sim::metadata_base_url`](crate::Sim::metadata_base_url).
+//! Python SDK's `OCI_METADATA_BASE_URL`) at
+//! [`Sim::metadata_base_url`](crate::Sim::metadata_base_url).
 //! As on OCI, every request needs `Authorization: Bearer Oracle`, and requests carrying
 //! `Forwarded`, `X-Forwarded-For` or `X-Forwarded-Host` are refused.
 

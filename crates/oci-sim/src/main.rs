@@ -53,7 +53,11 @@ async fn run(args: Args) -> Result<(), oci_sim::SimError> {
     let instances: Vec<String> = world.instances.iter().map(|i| i.id.clone()).collect();
     let sim = Sim::start_on(world, args.listen).await?;
 
-    tracing::info!(endpoint = %sim.endpoint(), federation = %sim.federation_url(), "oci-sim serving");
+    tracing::info!(
+        endpoint = %sim.endpoint(),
+        federation = %sim.federation_url(),
+        "oci-sim serving"
+    );
     for instance in &instances {
         tracing::info!(instance = %instance, imds = %sim.metadata_base_url(instance), "instance");
     }

@@ -80,10 +80,12 @@ impl Vcn {
             "ipv6CidrBlocks": [],
             "ipv6PrivateCidrBlocks": [],
             "byoipv6CidrBlocks": [],
-            "defaultRouteTableId": format!("ocid1.routetable.oc1.{short}.default-{}", tail(&self.id)),
+            "defaultRouteTableId":
+                format!("ocid1.routetable.oc1.{short}.default-{}", tail(&self.id)),
             "defaultSecurityListId":
                 format!("ocid1.securitylist.oc1.{short}.default-{}", tail(&self.id)),
-            "defaultDhcpOptionsId": format!("ocid1.dhcpoptions.oc1.{short}.default-{}", tail(&self.id)),
+            "defaultDhcpOptionsId":
+                format!("ocid1.dhcpoptions.oc1.{short}.default-{}", tail(&self.id)),
             "displayName": self.display_name,
             "dnsLabel": self.dns_label,
             "vcnDomainName": self.dns_label.as_ref().map(|l| format!("{l}.oraclevcn.com")),

@@ -95,7 +95,11 @@ impl Shape {
         {
             obj.insert(
                 "maxVnicAttachmentOptions".into(),
-                serde_json::json!({ "min": min, "max": f64::from(*max), "defaultPerOcpu": per_ocpu }),
+                serde_json::json!({
+                    "min": min,
+                    "max": f64::from(*max),
+                    "defaultPerOcpu": per_ocpu,
+                }),
             );
             obj.insert(
                 "ocpuOptions".into(),

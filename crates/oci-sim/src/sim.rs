@@ -656,3 +656,52 @@ pub struct TaggedResource {
     /// Its OCID.
     pub id: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_user_debug_hides_the_private_key() {
+        let rsa = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).expect("key");
+        let user = ApiUser {
+            tenancy: "ocid1.tenancy.oc1..t".into(),
+            user: "ocid1.user.oc1..u".into(),
+            fingerprint: "aa:bb".into(),
+            region: "us-ashburn-1".into(),
+            private_key: PrivateKey::from_rsa(rsa),
+        };
+        let pem = user.private_key_pem().expect("pem");
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let shown = format!("{user:?}");
+        assert!(shown.contains("ocid1.user.oc1..u/aa:bb"), "{shown}");
+        assert!(!shown.contains(&body[..40]), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn write_config_produces_a_profile_sdks_read() {
+        let rsa = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).expect("key");
+        let user = ApiUser {
+            tenancy: "ocid1.tenancy.oc1..t".into(),
+            user: "ocid1.user.oc1..u".into(),
+            fingerprint: "aa:bb".into(),
+            region: "us-ashburn-1".into(),
+            private_key: PrivateKey::from_rsa(rsa),
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let files = user.write_config(&dir.path().join("oci")).expect("written");
+        let config = std::fs::read_to_string(&files.config).expect("config");
+        assert!(config.starts_with("[DEFAULT]\n"));
+        for line in [
+            "user=ocid1.user.oc1..u",
+            "fingerprint=aa:bb",
+            "tenancy=ocid1.tenancy.oc1..t",
+        ] {
+            assert!(config.contains(line), "{config}");
+        }
+        assert!(config.contains(&format!("key_file={}", files.key.display())));
+        let key = std::fs::read_to_string(&files.key).expect("key");
+        assert!(PrivateKey::from_pem(&key, None).is_ok());
+    }
+}

@@ -705,7 +705,11 @@ impl State {
                     ));
                 }
                 self.retry_replays += 1;
-                tracing::debug!(operation = %operation, resource = %entry.resource_id, "retry token replayed");
+                tracing::debug!(
+                    operation = %operation,
+                    resource = %entry.resource_id,
+                    "retry token replayed"
+                );
                 return Ok(entry.reply.clone());
             }
             self.retry_tokens.remove(&key);
@@ -858,7 +862,8 @@ impl State {
             .count();
         if in_use >= instance.max_vnics as usize {
             return Err(WireError::limit(format!(
-                "Instance {instance_id} ({} with {} OCPUs) already has the maximum of {} VNIC attachments",
+                "Instance {instance_id} ({} with {} OCPUs) already has the maximum of {} \
+                 VNIC attachments",
                 instance.shape, instance.ocpus, instance.max_vnics
             )));
         }
@@ -894,7 +899,12 @@ impl State {
                 "attachment vanished",
             )
         })?;
-        tracing::debug!(instance = %instance_id, subnet = %subnet_id, attachment = %attachment_id, "AttachVnic");
+        tracing::debug!(
+            instance = %instance_id,
+            subnet = %subnet_id,
+            attachment = %attachment_id,
+            "AttachVnic"
+        );
         Ok((
             Reply::ok(attachment.to_wire(), &attachment.etag),
             attachment_id,
@@ -1116,7 +1126,12 @@ impl State {
         if let Some(subnet) = self.subnets.get_mut(&subnet_id) {
             subnet.used.insert(u32::from(address));
         }
-        tracing::debug!(subnet = %subnet_id, private_ip = %id, address = %address, "CreatePrivateIp");
+        tracing::debug!(
+            subnet = %subnet_id,
+            private_ip = %id,
+            address = %address,
+            "CreatePrivateIp"
+        );
         self.private_ips.insert(id.clone(), ip);
         Ok((reply, id))
     }

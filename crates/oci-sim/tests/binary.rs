@@ -11,7 +11,10 @@ use std::process::Stdio;
 use oci_sim::World;
 
 fn example() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/oci-sim-world.json"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/oci-sim-world.json"
+    ))
 }
 
 #[test]
@@ -26,14 +29,19 @@ fn example_world_loads_and_validates() {
 fn world_file_errors_name_the_file_and_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("world.json");
-    std::fs::write(&path, r#"{ "region": "us-ashburn-1", "tenancy": "t", "vcns": [1] }"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{ "region": "us-ashburn-1", "tenancy": "t", "vcns": [1] }"#,
+    )
+    .unwrap();
     let error = World::from_file(&path).unwrap_err();
     assert!(error.to_string().contains("world.json"), "{error}");
 
     std::fs::write(
         &path,
         r#"{ "region": "us-ashburn-1", "tenancy": "t",
-             "subnets": [{ "id": "s", "vcnId": "v", "compartmentId": "t", "cidrBlock": "10.0.0.0/24" }] }"#,
+             "subnets": [{ "id": "s", "vcnId": "v", "compartmentId": "t",
+                           "cidrBlock": "10.0.0.0/24" }] }"#,
     )
     .unwrap();
     let error = World::from_file(&path).unwrap_err();
@@ -85,7 +93,9 @@ async fn binary_serves_the_example_world() {
         .await
         .unwrap();
     assert_eq!(region, "iad");
-    let unsigned = reqwest::get(format!("{endpoint}/20160918/instances/{instance}")).await.unwrap();
+    let unsigned = reqwest::get(format!("{endpoint}/20160918/instances/{instance}"))
+        .await
+        .unwrap();
     assert_eq!(unsigned.status().as_u16(), 401);
     let config = std::fs::read_to_string(dir.path().join("config")).unwrap();
     assert!(config.contains("tenancy=ocid1.tenancy.oc1..aaaaaaaasimtenancy"));
