@@ -6,6 +6,11 @@
 //! that touch only the fields oci-ipam owns.
 //!
 //! Map-valued fields tolerate an explicit `null` (read as empty), as a Go client may write.
+//!
+//! Known limits: a key of `pool`, `used` or `release-ips` that is not an IP address makes the
+//! whole object fail to deserialize (Cilium writes and parses these keys as IPs, so only a
+//! hand-edited object has one), and the allocation knobs are read as `u32` (Cilium's schema
+//! sets no maximum, but values beyond four billion addresses are meaningless).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

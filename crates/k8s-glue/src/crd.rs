@@ -19,6 +19,7 @@
 //! writes to `deploy/crds/ocinetworknodes.oci-ipam.io.yaml`.
 
 use std::net::Ipv4Addr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -29,7 +30,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, CustomResource, CustomResourceExt, ResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use crate::error::{Error, is_conflict, is_not_found};
 use crate::ipam::{merge_diff, with_resource_version};
@@ -437,14 +438,16 @@ impl OciNetworkNodes {
             })
     }
 
-    /// Creates `object` or, when it exists, replaces its spec with `object`'s (a merge patch
-    /// of `spec` only; the status is not touched). Returns the object as stored.
+    /// Replaces the spec of the stored object with `object`'s, creating the object when
+    /// there is none. Returns the object as stored; the status is never touched.
     ///
-    /// The operator is the spec's only writer, so this write is unconditional.
+    /// The spec is replaced whole: a merge patch that sets every spec field, with `null` for
+    /// those now unset, so they are removed too. The operator is the spec's only writer, so
+    /// this write is unconditional.
     ///
     /// # Errors
     ///
-    /// [`Error::WriteOciNetworkNode`] when the create or patch fails.
+    /// [`Error::WriteOciNetworkNode`] when the patch or create fails.
     pub async fn apply_spec(&self, object: &OciNetworkNode) -> Result<OciNetworkNode, Error> {
         let name = object.metadata.name.clone().ok_or(Error::MissingName {
             kind: "OciNetworkNode",
@@ -454,27 +457,47 @@ impl OciNetworkNodes {
             source: Box::new(source),
         };
 
+        // Usually the object exists: one request. Otherwise create it; if another writer
+        // created it in between, replace its spec after all.
+        match self.replace_spec(&name, object).await {
+            Err(err) if is_not_found(&err) => {}
+            replaced => return replaced.map_err(fail),
+        }
+
         let mut fresh = object.clone();
         fresh.metadata.resource_version = None;
         fresh.status = None;
         match self.api.create(&PostParams::default(), &fresh).await {
-            Ok(created) => return Ok(created),
-            Err(err) if is_conflict(&err) => {}
-            Err(source) => return Err(fail(source)),
+            Err(err) if is_conflict(&err) => self.replace_spec(&name, object).await.map_err(fail),
+            created => created.map_err(fail),
+        }
+    }
+
+    async fn replace_spec(
+        &self,
+        name: &str,
+        object: &OciNetworkNode,
+    ) -> Result<OciNetworkNode, kube::Error> {
+        let mut fields = match serde_json::to_value(&object.spec) {
+            Ok(Value::Object(fields)) => fields,
+            Ok(_) => Map::new(),
+            Err(err) => return Err(kube::Error::SerdeError(err)),
+        };
+        for field in spec_fields() {
+            fields.entry(field.clone()).or_insert(Value::Null);
         }
 
-        // The object exists: replace the spec. Arrays are replaced whole by a merge patch.
-        let patch = json!({ "spec": object.spec });
+        let patch = json!({ "spec": fields });
         self.api
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(fail)
     }
 
     /// Changes the status of the object for node `name` with `change`, writing a merge patch
     /// of the changed status fields conditional on the version read, retrying on 409.
     ///
-    /// `change` runs on the freshest status each attempt.
+    /// `change` runs on the freshest status each attempt. Each attempt reads the object
+    /// first (one GET), rather than trusting a watch cache.
     ///
     /// # Errors
     ///
@@ -535,6 +558,18 @@ impl OciNetworkNodes {
             attempts: self.attempts,
         })
     }
+}
+
+/// The names of every field the CRD's schema gives `spec`.
+fn spec_fields() -> &'static [String] {
+    static FIELDS: OnceLock<Vec<String>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let crd = serde_json::to_value(OciNetworkNode::crd()).unwrap_or_default();
+        crd.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties")
+            .and_then(Value::as_object)
+            .map(|properties| properties.keys().cloned().collect())
+            .unwrap_or_default()
+    })
 }
 
 #[cfg(test)]
@@ -623,6 +658,23 @@ mod tests {
         assert_eq!(vnic["origin"], "Created");
         assert_eq!(vnic["vlanTag"], 42);
         assert_eq!(value["spec"]["vnics"][0]["macAddress"], "02:00:17:00:00:01");
+    }
+
+    #[test]
+    fn every_spec_field_is_known_for_replacement() {
+        let fields = spec_fields();
+        for field in [
+            "instanceId",
+            "shape",
+            "availabilityDomain",
+            "maxVnicAttachments",
+            "vnics",
+        ] {
+            assert!(
+                fields.iter().any(|known| known == field),
+                "{field} missing from {fields:?}"
+            );
+        }
     }
 
     #[test]

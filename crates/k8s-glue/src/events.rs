@@ -9,6 +9,11 @@
 //!
 //! Events about cluster-scoped objects (Nodes, CiliumNodes, OciNetworkNodes) go to the
 //! `default` namespace, where `kubectl describe` finds them.
+//!
+//! Known limits: what was published lives in this process's memory, so after a restart the
+//! first repeat creates a new Event object; and one lock, held across the API call, serializes
+//! all publishing of a recorder (and its clones), which keeps concurrent repeats from
+//! creating twins at the cost of throughput.
 
 use std::collections::HashMap;
 use std::sync::Arc;

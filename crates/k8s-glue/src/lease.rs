@@ -13,6 +13,9 @@
 //!
 //! Writes are merge patches conditional on the Lease's resourceVersion, so two contenders
 //! can never both win the same round.
+//!
+//! Unlike client-go, a leader whose renewal meets a 409 follows at once instead of retrying
+//! until the renew deadline: only another contender writes the Lease, so it has been taken.
 
 use std::future::Future;
 use std::sync::Arc;

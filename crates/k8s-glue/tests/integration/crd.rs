@@ -129,12 +129,16 @@ async fn operator_and_node_agent_writes_round_trip_and_follow_the_node() {
     gate_pool(&mut pool, |vnic| reported.vnic_ready(vnic));
     assert!(pool.values().all(|entry| entry.owner.is_empty()));
 
-    // A spec write leaves the status alone.
+    // A spec write leaves the status alone, and removes what the new spec leaves unset.
+    let mut shrunk = with_secondary;
+    shrunk.availability_domain = None;
+    shrunk.max_vnic_attachments = None;
     let rewritten = onns
-        .apply_spec(&OciNetworkNode::for_node(&node, with_secondary).unwrap())
+        .apply_spec(&OciNetworkNode::for_node(&node, shrunk.clone()).unwrap())
         .await
         .unwrap();
     assert_eq!(rewritten.status, reported.status);
+    assert_eq!(rewritten.spec, shrunk);
 
     // The object goes with its Node.
     sim.delete_node("worker-1").unwrap();
