@@ -142,19 +142,7 @@ pub async fn run(
     spawn_trigger(cilium.events, changed.clone());
     spawn_trigger(ours.events, changed.clone());
 
-    let recorder = EventRecorder::new(client.clone(), COMPONENT, &config.node_name, clock.clone());
-    let mut agent = Agent {
-        config,
-        clock,
-        imds,
-        datapath,
-        nodes: OciNetworkNodes::new(client),
-        recorder,
-        health,
-        metadata: None,
-        attachment: None,
-        last: BTreeMap::new(),
-    };
+    let mut agent = Agent::new(config, client, imds, datapath, clock).with_health(health);
 
     tokio::pin!(shutdown);
     let mut timer = tokio::time::interval(agent.config.resync);
@@ -180,7 +168,9 @@ pub async fn run(
     Ok(())
 }
 
-struct Agent {
+/// One node's agent: the clients it reads and writes through, and what it remembers
+/// between passes (the metadata cache, the attachment mode, the last readiness per VNIC).
+pub struct Agent {
     config: AgentConfig,
     clock: Arc<dyn Clock>,
     imds: MetadataClient,
@@ -194,11 +184,52 @@ struct Agent {
 }
 
 impl Agent {
-    async fn pass(
+    /// An agent for `config.node_name` using these clients.
+    #[must_use]
+    pub fn new(
+        config: AgentConfig,
+        client: kube::Client,
+        imds: MetadataClient,
+        datapath: Datapath,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let recorder =
+            EventRecorder::new(client.clone(), COMPONENT, &config.node_name, clock.clone());
+        Self {
+            config,
+            clock,
+            imds,
+            datapath,
+            nodes: OciNetworkNodes::new(client),
+            recorder,
+            health: Arc::new(Health::default()),
+            metadata: None,
+            attachment: None,
+            last: BTreeMap::new(),
+        }
+    }
+
+    /// Shares `health` (metrics and readiness) with an HTTP server.
+    #[must_use]
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// The metrics and readiness this agent records into.
+    #[must_use]
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
+    }
+
+    /// One pass: read the metadata (cached), compute inputs from the node's CiliumNode and
+    /// OciNetworkNode, reconcile the kernel, write statuses and Events. Returns the report,
+    /// or `None` when the pass could not run (logged and counted).
+    pub async fn pass(
         &mut self,
         cilium_node: Option<&k8s_glue::CiliumNode>,
         our_node: Option<&OciNetworkNode>,
-    ) {
+    ) -> Option<ReconcileReport> {
         let started = Instant::now();
         let node = self.config.node_name.clone();
         let records = our_node.map(|n| n.spec.vnics.clone()).unwrap_or_default();
@@ -210,7 +241,7 @@ impl Agent {
                 self.health
                     .metrics
                     .record_failure("ReadMetadata", started.elapsed().as_secs_f64());
-                return;
+                return None;
             }
         };
 
@@ -228,7 +259,7 @@ impl Agent {
                 self.health
                     .metrics
                     .record_failure("ReadKernelState", started.elapsed().as_secs_f64());
-                return;
+                return None;
             }
         };
 
@@ -240,6 +271,7 @@ impl Agent {
         if let Some(our_node) = our_node {
             self.report(our_node, &report).await;
         }
+        Some(report)
     }
 
     /// The metadata VNIC list, re-read when older than the resync interval or when the CRD

@@ -268,6 +268,7 @@ pub struct Topology {
     pub vcn: String,
     namespaces: Vec<String>,
     vnic_links: Vec<String>,
+    pods: Vec<(Ipv4Addr, u8)>,
 }
 
 /// The remote host inside the VCN namespace.
@@ -416,6 +417,7 @@ impl Topology {
             &host_if,
         ]);
 
+        self.pods.push((address.parse().expect("address"), vnic));
         let vcn_link = self.vnic_links[usize::from(vnic)].clone();
         ip(&[
             "-n",
@@ -433,12 +435,38 @@ impl Topology {
         ns
     }
 
+    /// VM topology: gives node link `eth<n>` (VNIC n) the MAC `mac`, as a stand-in's
+    /// metadata service reports it, and points the VCN's entries for its pods at it.
+    pub fn set_vnic_mac(&mut self, n: u8, mac: &str) {
+        let link = format!("eth{n}");
+        ip(&["-n", &self.node, "link", "set", &link, "address", mac]);
+
+        let vcn_link = self.vnic_links[usize::from(n)].clone();
+        for (address, _) in self.pods.iter().filter(|(_, v)| *v == n) {
+            let address = address.to_string();
+            ip(&[
+                "-n",
+                &self.vcn,
+                "neigh",
+                "replace",
+                &address,
+                "lladdr",
+                mac,
+                "dev",
+                &vcn_link,
+                "nud",
+                "permanent",
+            ]);
+        }
+    }
+
     fn namespaces() -> Self {
         let mut topology = Self {
             node: String::new(),
             vcn: String::new(),
             namespaces: Vec::new(),
             vnic_links: Vec::new(),
+            pods: Vec::new(),
         };
         topology.node = topology.new_namespace("node");
         topology.vcn = topology.new_namespace("vcn");
