@@ -114,7 +114,8 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// A legacy OpenSSL-encrypted PEM (`Proc-Type: 4,ENCRYPTED`) with an unsupported cipher.
+    /// A legacy OpenSSL-encrypted PEM (`Proc-Type: 4,ENCRYPTED`) with a cipher other than
+    /// AES-128/192/256-CBC.
     #[error(
         "failed to load the private key from {origin}: legacy encrypted PEM with cipher \
          {cipher} is not supported; convert it to encrypted PKCS#8 with \

@@ -55,8 +55,9 @@ impl PrivateKey {
     ///
     /// As in Oracle's SDKs, a pass phrase given for an unencrypted key is ignored, so a
     /// `pass_phrase` inherited from `[DEFAULT]` does not break a profile with a plain key.
-    /// Legacy OpenSSL-encrypted PEM (`Proc-Type: 4,ENCRYPTED`) is refused with an error that
-    /// gives the `openssl` command converting it to encrypted PKCS#8.
+    /// Legacy OpenSSL-encrypted PEM (`Proc-Type: 4,ENCRYPTED`) is decrypted for the AES-CBC
+    /// ciphers; other legacy ciphers (DES-EDE3-CBC) are refused with an error that gives the
+    /// `openssl` command converting the key to encrypted PKCS#8.
     ///
     /// # Errors
     /// [`Error::LoadKeyMissingPassphrase`], [`Error::LoadKeyDecrypt`],
@@ -357,15 +358,24 @@ fn decode_private(
         .header("Proc-Type")
         .is_some_and(|v| v.contains("ENCRYPTED"))
     {
-        let cipher = block
-            .header("DEK-Info")
-            .and_then(|v| v.split(',').next())
-            .unwrap_or("unknown")
-            .to_owned();
-        return Err(Error::LoadKeyLegacyCipher {
-            origin: origin_owned(),
-            cipher,
-        });
+        let Some(passphrase) = passphrase else {
+            return Err(Error::LoadKeyMissingPassphrase {
+                origin: origin_owned(),
+            });
+        };
+        let der = decrypt_legacy(block, passphrase, origin)?;
+        return match block.label.as_str() {
+            "RSA PRIVATE KEY" => {
+                RsaPrivateKey::from_pkcs1_der(&der).map_err(|source| Error::LoadKeyDecrypt {
+                    origin: origin_owned(),
+                    source: Box::new(source),
+                })
+            }
+            "PRIVATE KEY" => decode_pkcs8(&der, origin),
+            _ => Err(Error::LoadKeyNotRsa {
+                origin: origin_owned(),
+            }),
+        };
     }
 
     match block.label.as_str() {
@@ -400,6 +410,88 @@ fn decode_private(
         }
         other => Err(load_error(format!("unexpected PEM label {other}").into())),
     }
+}
+
+/// Decrypts a legacy OpenSSL PEM body (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: <cipher>,<iv>`):
+/// key = OpenSSL `EVP_BytesToKey` with MD5, one iteration, salt = first 8 IV bytes; AES-CBC
+/// with PKCS#7 padding. DES-EDE3-CBC and other ciphers are refused with a conversion hint.
+fn decrypt_legacy(
+    block: &PemBlock,
+    passphrase: &Passphrase,
+    origin: &str,
+) -> Result<Vec<u8>, Error> {
+    use aes::cipher::{BlockDecryptMut as _, KeyIvInit as _, block_padding::Pkcs7};
+
+    let dek_info = block.header("DEK-Info").unwrap_or_default();
+    let (cipher, iv_hex) = dek_info.split_once(',').unwrap_or((dek_info, ""));
+    let unsupported = || Error::LoadKeyLegacyCipher {
+        origin: origin.to_owned(),
+        cipher: cipher.to_owned(),
+    };
+    let key_len = match cipher.to_ascii_uppercase().as_str() {
+        "AES-128-CBC" => 16,
+        "AES-192-CBC" => 24,
+        "AES-256-CBC" => 32,
+        _ => return Err(unsupported()),
+    };
+    let iv = decode_hex(iv_hex.trim())
+        .filter(|iv| iv.len() == 16)
+        .ok_or_else(|| Error::LoadKey {
+            origin: origin.to_owned(),
+            source: "the DEK-Info IV is not 16 hex-encoded bytes".into(),
+        })?;
+
+    let key = evp_bytes_to_key(passphrase.expose().as_bytes(), &iv[..8], key_len);
+    let mut buffer = block.der.clone();
+    let decrypt_error = |_| Error::LoadKeyDecrypt {
+        origin: origin.to_owned(),
+        source: "bad padding after decryption".into(),
+    };
+    let plain_len = match key_len {
+        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&key, &iv)
+            .map_err(|_| unsupported())?
+            .decrypt_padded_mut::<Pkcs7>(&mut buffer)
+            .map_err(decrypt_error)?
+            .len(),
+        24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(&key, &iv)
+            .map_err(|_| unsupported())?
+            .decrypt_padded_mut::<Pkcs7>(&mut buffer)
+            .map_err(decrypt_error)?
+            .len(),
+        _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, &iv)
+            .map_err(|_| unsupported())?
+            .decrypt_padded_mut::<Pkcs7>(&mut buffer)
+            .map_err(decrypt_error)?
+            .len(),
+    };
+    buffer.truncate(plain_len);
+    Ok(buffer)
+}
+
+/// OpenSSL's `EVP_BytesToKey` with MD5 and one iteration.
+fn evp_bytes_to_key(passphrase: &[u8], salt: &[u8], key_len: usize) -> Vec<u8> {
+    let mut key = Vec::with_capacity(key_len + 16);
+    let mut previous: Vec<u8> = Vec::new();
+    while key.len() < key_len {
+        let mut hasher = Md5::new();
+        hasher.update(&previous);
+        hasher.update(passphrase);
+        hasher.update(salt);
+        previous = hasher.finalize().to_vec();
+        key.extend_from_slice(&previous);
+    }
+    key.truncate(key_len);
+    key
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn decode_pkcs8(der: &[u8], origin: &str) -> Result<RsaPrivateKey, Error> {
@@ -467,7 +559,11 @@ mod tests {
             ),
             (
                 PrivateKey::from_pem(test_keys::LEGACY_ENCRYPTED, Some(&pass)),
-                "Legacy",
+                "Decrypt",
+            ),
+            (
+                PrivateKey::from_pem(test_keys::LEGACY_ENCRYPTED, None),
+                "MissingPassphrase",
             ),
             (PrivateKey::from_pem(test_keys::PUBLIC, None), "NotPrivate"),
             (PrivateKey::from_pem(test_keys::EC_PKCS8, None), "NotRsa"),
@@ -486,11 +582,17 @@ mod tests {
     }
 
     #[test]
-    fn legacy_error_says_how_to_convert() {
-        let err = PrivateKey::from_pem(test_keys::LEGACY_ENCRYPTED, None).unwrap_err();
+    fn legacy_encrypted_pem_aes_loads_and_des_is_refused_with_a_hint() {
+        let pass = Passphrase::new("test-only-passphrase");
+        let legacy = PrivateKey::from_pem(test_keys::LEGACY_ENCRYPTED, Some(&pass)).unwrap();
+        let pkcs1 = PrivateKey::from_pem(test_keys::PKCS1, None).unwrap();
+        assert_eq!(legacy.public_key(), pkcs1.public_key());
+
+        let des = test_keys::LEGACY_ENCRYPTED.replace("AES-128-CBC", "DES-EDE3-CBC");
+        let err = PrivateKey::from_pem(&des, Some(&pass)).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("openssl pkcs8 -topk8"), "{text}");
-        assert!(text.contains("AES-128-CBC"), "{text}");
+        assert!(text.contains("DES-EDE3-CBC"), "{text}");
     }
 
     #[test]
