@@ -31,6 +31,12 @@ use crate::model::VnicId;
 use crate::netlink::{Datapath, OwnerProtocol};
 use crate::reconcile::{Readiness, ReconcileConfig, ReconcileReport, error_chain, reconcile};
 
+/// The shortest time between two reads of the metadata service.
+const METADATA_MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The time between passes while a VNIC's link has not appeared or a pass failed.
+const RETRY_INTERVAL: Duration = Duration::from_secs(2);
+
 /// The component name in Events.
 pub const COMPONENT: &str = "oci-ipam-node";
 
@@ -145,11 +151,11 @@ pub async fn run(
     let mut agent = Agent::new(config, client, imds, datapath, clock).with_health(health);
 
     tokio::pin!(shutdown);
-    let mut timer = tokio::time::interval(agent.config.resync);
+    let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            _ = timer.tick() => {}
+            () = tokio::time::sleep(wait) => {}
             () = changed.notified() => {}
         }
 
@@ -159,9 +165,10 @@ pub async fn run(
         let our_node = ours_store.get(&kube::runtime::reflector::ObjectRef::new(
             &agent.config.node_name,
         ));
-        agent
+        let report = agent
             .pass(cilium_node.as_deref(), our_node.as_deref())
             .await;
+        wait = next_wait(report.as_ref(), agent.config.resync);
     }
 
     tracing::info!(node = %agent.config.node_name, "Shutting down; kernel state stays in place");
@@ -281,13 +288,16 @@ impl Agent {
         records: &[k8s_glue::crd::VnicRecord],
     ) -> Result<Vec<ImdsVnic>, Error> {
         if let Some((vnics, read)) = &self.metadata {
+            // A VNIC the operator recorded but the metadata lacks is likely attaching: look
+            // again, but not more often than IMDS throttling tolerates.
             let fresh = read.elapsed() < self.config.resync;
+            let recent = read.elapsed() < METADATA_MIN_INTERVAL;
             let complete = records.iter().all(|r| {
                 vnics
                     .iter()
                     .any(|v| v.vnic_id.as_str() == r.vnic_id.as_str())
             });
-            if fresh && complete {
+            if (fresh && complete) || recent {
                 return Ok(vnics.clone());
             }
         }
@@ -417,6 +427,21 @@ impl Agent {
     }
 }
 
+/// How long to wait before the next pass: soon while a hot-plugged NIC is still
+/// appearing or a pass failed, else the resync interval.
+fn next_wait(report: Option<&ReconcileReport>, resync: Duration) -> Duration {
+    let waiting_for_link = report.is_none_or(|r| {
+        r.vnics.values().any(
+            |v| matches!(&v.readiness, Readiness::NotReady { reason, .. } if reason.is_transient()),
+        )
+    });
+    if waiting_for_link {
+        RETRY_INTERVAL.min(resync)
+    } else {
+        resync
+    }
+}
+
 fn spawn_trigger<K: Send + 'static>(
     events: futures::stream::BoxStream<
         'static,
@@ -449,5 +474,77 @@ async fn readyz(State(health): State<Arc<Health>>) -> (StatusCode, &'static str)
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "no reconcile pass yet")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::VnicRole;
+    use crate::reconcile::{NotReadyReason, VnicReport};
+
+    fn report(reason: Option<NotReadyReason>) -> ReconcileReport {
+        let mut report = ReconcileReport::default();
+        let readiness = match reason {
+            None => Readiness::Ready,
+            Some(reason) => Readiness::NotReady {
+                reason,
+                message: String::new(),
+            },
+        };
+        report.vnics.insert(
+            "ocid1.vnic.oc1.phx.a".parse().unwrap(),
+            VnicReport {
+                role: VnicRole::Secondary,
+                link: None,
+                table: None,
+                addresses: 0,
+                readiness,
+            },
+        );
+        report
+    }
+
+    #[test]
+    fn passes_come_sooner_while_a_link_is_missing_or_after_a_failure() {
+        let resync = Duration::from_secs(30);
+
+        assert_eq!(next_wait(Some(&report(None)), resync), resync);
+        assert_eq!(
+            next_wait(Some(&report(Some(NotReadyReason::AmbiguousLink))), resync),
+            resync
+        );
+        assert_eq!(
+            next_wait(Some(&report(Some(NotReadyReason::LinkNotFound))), resync),
+            RETRY_INTERVAL
+        );
+        assert_eq!(next_wait(None, resync), RETRY_INTERVAL);
+        assert_eq!(
+            next_wait(None, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[tokio::test]
+    async fn health_routes_answer() {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt;
+
+        let health = Arc::new(Health::default());
+        let app = router(health.clone());
+        let status = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let request = Request::get(path).body(Body::empty()).unwrap();
+                app.oneshot(request).await.unwrap().status()
+            }
+        };
+
+        assert_eq!(status("/healthz").await, StatusCode::OK);
+        assert_eq!(status("/readyz").await, StatusCode::SERVICE_UNAVAILABLE);
+        health.reconciled.store(true, Ordering::Relaxed);
+        assert_eq!(status("/readyz").await, StatusCode::OK);
+        assert_eq!(status("/metrics").await, StatusCode::OK);
     }
 }

@@ -17,6 +17,15 @@
 //!
 //! The binary around them ([`agent`]) reads inputs, runs passes on a timer and on change,
 //! and serves metrics and health.
+//!
+//! # Known gaps
+//!
+//! - IPv6 pool addresses are ignored: only IPv4 gets rules and tables.
+//! - Cilium ENI mode's NodePort fix (connmark plus a `fwmark 0x80 lookup main` rule) is not
+//!   replicated, so NodePort or hostPort traffic answered by a pod on a secondary VNIC may
+//!   leave through that VNIC instead of the one it arrived on.
+//! - Bare-metal plumbing (macvlan in VEPA mode plus 802.1Q) follows Oracle's published
+//!   script and is tested only where the kernel has 802.1Q; it is unverified on real hardware.
 
 pub mod agent;
 pub mod desired;
