@@ -218,7 +218,9 @@ impl Error {
 pub(crate) fn is_exhaustion(error: &oci_api::Error) -> bool {
     let text = error.to_string().to_ascii_lowercase();
     error.status() == Some(400)
-        && (text.contains("no available") || text.contains("exhausted") || text.contains("full"))
+        && ["no free", "no available", "exhausted", "is full"]
+            .iter()
+            .any(|hint| text.contains(hint))
 }
 
 /// The error and its causes, joined for people (logs, Events, operator-status).

@@ -26,9 +26,14 @@ pub fn build(
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
 ) -> Result<oci_api::Client, Error> {
-    let fail = |source: oci_api::Error| Error::BuildOciClient { source: Box::new(source) };
+    let fail = |source: oci_api::Error| Error::BuildOciClient {
+        source: Box::new(source),
+    };
 
-    let endpoint = match (&config.endpoints.oci_api, config.region.as_ref().map(|r| r.as_str()).or(region)) {
+    let endpoint = match (
+        &config.endpoints.oci_api,
+        config.region.as_ref().map(|r| r.as_str()).or(region),
+    ) {
         (Some(url), _) => Endpoint::parse(url).map_err(fail)?,
         (None, Some(region)) => Endpoint::for_region(region, realm).map_err(fail)?,
         (None, None) => {
@@ -67,10 +72,14 @@ struct MetricsObserver {
 
 impl Observer for MetricsObserver {
     fn call_finished(&self, call: &CallRecord<'_>) {
-        let code = call.status.map_or_else(|| "error".to_owned(), |status| status.to_string());
-        self.metrics.observe_api_call(call.operation.name(), &code, call.duration);
+        let code = call
+            .status
+            .map_or_else(|| "error".to_owned(), |status| status.to_string());
+        self.metrics
+            .observe_api_call(call.operation.name(), &code, call.duration);
         if !call.rate_limit_wait.is_zero() {
-            self.metrics.observe_rate_limit_wait(call.operation.name(), call.rate_limit_wait);
+            self.metrics
+                .observe_rate_limit_wait(call.operation.name(), call.rate_limit_wait);
         }
         tracing::trace!(
             operation = call.operation.name(),

@@ -241,7 +241,14 @@ impl Engine {
         });
 
         let written = self
-            .write_cilium_node(&view, cilium_node, record, &changes, error_text.clone())
+            .write_cilium_node(
+                started,
+                &view,
+                cilium_node,
+                record,
+                &changes,
+                error_text.clone(),
+            )
             .await;
         self.remember(&name, view.clone(), changes.failure.is_some());
         let written = written?;
@@ -798,6 +805,7 @@ impl Engine {
 
     async fn write_cilium_node(
         &self,
+        started: Instant,
         view: &NodeView,
         cilium_node: &CiliumNode,
         record: Option<&OciNetworkNode>,
@@ -819,6 +827,7 @@ impl Engine {
         let gated = self.config.secondary_vnics == SecondaryVnics::Enabled;
         let pool_defaults = self.config.pool;
         let instance = view.instance.id.to_string();
+        let fresh = view.read_at >= started;
 
         let write = self
             .cilium_nodes
@@ -835,7 +844,16 @@ impl Engine {
                     pool.insert(*ip, entry);
                 }
                 for (ip, entry) in &fields.pool {
-                    if used.contains_key(ip) && !pool.contains_key(ip) {
+                    if pool.contains_key(ip) {
+                        continue;
+                    }
+                    let released = match ip {
+                        IpAddr::V4(v4) => changes.released.contains(v4),
+                        IpAddr::V6(_) => false,
+                    };
+                    // Dropped only when this pass read OCI itself and found the address gone
+                    // (or released it): a cached view may lag behind another writer.
+                    if used.contains_key(ip) || !(released || fresh) {
                         pool.insert(*ip, entry.clone());
                     }
                 }

@@ -19,7 +19,6 @@ use oci_ipam_operator::reconcile::Engine;
 use oci_ipam_operator::server::Health;
 use oci_ipam_operator::{oci_client, ownership};
 use oci_sim::{InstanceSpec, Sim, World};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const CLUSTER: &str = "e2e";
@@ -45,23 +44,32 @@ pub struct Env {
     node_agent: CancellationToken,
 }
 
-/// One running operator replica.
+/// One running operator replica, on its own thread and tokio runtime, so that killing it
+/// drops every task it spawned at once, as the death of its process would.
 pub struct Operator {
     pub metrics: Arc<Metrics>,
     pub stop: CancellationToken,
-    pub task: JoinHandle<()>,
+    kill: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Operator {
-    /// Stops gracefully and waits.
-    pub async fn stop(self) {
+    /// Stops gracefully (finishing in-flight work, releasing the Lease) and waits.
+    pub async fn stop(mut self) {
         self.stop.cancel();
-        let _ = self.task.await;
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 
-    /// Kills at once: the task is aborted wherever it is, as a SIGKILL would.
-    pub fn kill(self) {
-        self.task.abort();
+    /// Kills at once: every task of the replica is dropped wherever it is.
+    pub fn kill(mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -78,8 +86,11 @@ impl Env {
 
         let oci = Sim::start(world).await.expect("oci-sim starts");
         let user = oci.create_user("operator", None).expect("user");
-        let kube = KubeSim::start(Settings::default()).await.expect("kube-sim starts");
-        kube.register_crd_yaml(&k8s_glue::crd::crd_yaml().expect("crd yaml")).expect("crd");
+        let kube = KubeSim::start(Settings::default())
+            .await
+            .expect("kube-sim starts");
+        kube.register_crd_yaml(&k8s_glue::crd::crd_yaml().expect("crd yaml"))
+            .expect("crd");
         let client = kube.client().await.expect("client");
 
         let node_agent = CancellationToken::new();
@@ -156,24 +167,52 @@ impl Env {
             Duration::from_millis(200),
             Duration::from_secs(10),
         );
-        let oci = oci_client::build(&config, provider, None, "oc1", metrics.clone(), retry)
-            .expect("client");
-        let config = Arc::new(config);
-        let engine = Arc::new(Engine::new(
-            Arc::new(oci),
-            self.client.clone(),
-            config.clone(),
-            metrics.clone(),
-            Arc::new(IpamCorePlanner),
-        ));
-        let health = Health::new(Duration::from_secs(60));
-        let controller = Controller::new(engine, self.client.clone(), metrics.clone(), health);
+        let kubeconfig = self.kube.kubeconfig_yaml();
         let stop = CancellationToken::new();
         let token = stop.clone();
-        let task = tokio::spawn(async move {
-            let _ = controller.run(token).await;
+        let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+        let replica_metrics = metrics.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                // Clients are made inside the replica's runtime, so their connections die
+                // with it and never leak into the test's runtime.
+                let metrics = replica_metrics;
+                let oci = oci_client::build(&config, provider, None, "oc1", metrics.clone(), retry)
+                    .expect("client");
+                let kubeconfig = kube::config::Kubeconfig::from_yaml(&kubeconfig).expect("yaml");
+                let options = kube::config::KubeConfigOptions::default();
+                let client_config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                    .await
+                    .expect("kube config");
+                let client = kube::Client::try_from(client_config).expect("kube client");
+                let config = Arc::new(config);
+                let engine = Arc::new(Engine::new(
+                    Arc::new(oci),
+                    client.clone(),
+                    config.clone(),
+                    metrics.clone(),
+                    Arc::new(IpamCorePlanner),
+                ));
+                let health = Health::new(Duration::from_secs(60));
+                let controller = Controller::new(engine, client, metrics, health);
+                tokio::select! {
+                    _ = controller.run(token) => {}
+                    _ = killed => {}
+                }
+            });
+            runtime.shutdown_background();
         });
-        Operator { metrics, stop, task }
+        Operator {
+            metrics,
+            stop,
+            kill: Some(kill),
+            thread: Some(thread),
+        }
     }
 
     /// Launches an instance and its Kubernetes Node, and starts a Cilium agent on it.
@@ -181,10 +220,15 @@ impl Env {
         let spec = InstanceSpec::new(&self.compartment, shape, ocpus, AD, &self.node_subnet)
             .with_display_name(name);
         let instance = self.oci.add_instance(spec).expect("instance");
-        self.kube.add_node(&NodeSpec::oci(name, &instance)).expect("node");
+        self.kube
+            .add_node(&NodeSpec::oci(name, &instance))
+            .expect("node");
         let agent = self
             .kube
-            .start_agent(name, AgentSettings::fast(Duration::from_millis(50)).desired_pods(pods))
+            .start_agent(
+                name,
+                AgentSettings::fast(Duration::from_millis(50)).desired_pods(pods),
+            )
             .await
             .expect("agent");
         self.agents.push(agent);
@@ -201,7 +245,10 @@ impl Env {
     }
 
     pub fn agent(&self, name: &str) -> &AgentHandle {
-        self.agents.iter().find(|agent| agent.node() == name).expect("agent")
+        self.agents
+            .iter()
+            .find(|agent| agent.node() == name)
+            .expect("agent")
     }
 
     /// Waits until every agent has `pods` running and nothing pending.
@@ -209,7 +256,11 @@ impl Env {
         let deadline = Instant::now() + timeout;
         for agent in &self.agents {
             let left = deadline.saturating_duration_since(Instant::now());
-            let (_, ok) = agent.wait_for(left, |stats| stats.pods_pending == 0 && stats.pods_running > 0).await;
+            let (_, ok) = agent
+                .wait_for(left, |stats| {
+                    stats.pods_pending == 0 && stats.pods_running > 0
+                })
+                .await;
             if !ok {
                 return false;
             }
@@ -267,11 +318,20 @@ impl Env {
             .into_iter()
             .chain(self.oci.subnet_private_ips(&self.pod_subnet));
         for resource in addresses {
-            if resource.freeform_tags.get(ownership::TAG_CLUSTER).map(String::as_str) != Some(CLUSTER) {
+            if resource
+                .freeform_tags
+                .get(ownership::TAG_CLUSTER)
+                .map(String::as_str)
+                != Some(CLUSTER)
+            {
                 continue;
             }
             ours += 1;
-            let node = resource.freeform_tags.get(ownership::TAG_NODE).cloned().unwrap_or_default();
+            let node = resource
+                .freeform_tags
+                .get(ownership::TAG_NODE)
+                .cloned()
+                .unwrap_or_default();
             let address = resource.address.to_string();
             let in_pool = pools.get(&node).is_some_and(|pool| pool.contains(&address));
             if !in_pool {
@@ -279,7 +339,30 @@ impl Env {
             }
         }
 
-        Audit { leaked, duplicated, ours, violations: self.kube.violations().iter().map(ToString::to_string).collect() }
+        Audit {
+            leaked,
+            duplicated,
+            ours,
+            violations: self
+                .kube
+                .violations()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }
+    }
+
+    /// Waits (up to 20 s) for a clean audit, since the last creates join pools a moment
+    /// after OCI made them; returns the last audit.
+    pub async fn wait_clean(&self) -> Audit {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let audit = self.audit();
+            if audit.is_clean() || Instant::now() >= deadline {
+                return audit;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn shutdown(self) {
@@ -337,7 +420,9 @@ async fn simulate_node_agents(client: kube::Client, stop: CancellationToken) {
                     .update_status(&name, |status| {
                         for vnic in &missing {
                             status.vnics.retain(|known| known.vnic_id != *vnic);
-                            status.vnics.push(VnicStatus::new(vnic.clone(), VnicState::Ready));
+                            status
+                                .vnics
+                                .push(VnicStatus::new(vnic.clone(), VnicState::Ready));
                         }
                     })
                     .await;
