@@ -54,7 +54,9 @@ pub trait VirtualNetwork: Send + Sync {
         details: &'a UpdatePrivateIpDetails,
     ) -> CallFuture<'a, PrivateIp>;
 
-    /// DeletePrivateIp. A retry after a lost answer may meet `404`: the address is gone.
+    /// DeletePrivateIp. A `404` on a retry (an earlier attempt's answer was lost or
+    /// failed) counts as success: the address is gone; a `404` on the first attempt is an
+    /// error.
     fn delete_private_ip<'a>(&'a self, private_ip: &'a PrivateIpId) -> CallFuture<'a, ()>;
 
     /// CreateIpv6.
@@ -129,7 +131,8 @@ pub trait Compute: Send + Sync {
         token: &'a RetryToken,
     ) -> CallFuture<'a, VnicAttachment>;
 
-    /// DetachVnic: deletes the VNIC and every private IP on it.
+    /// DetachVnic: deletes the VNIC and every private IP on it. A `404` on a retry counts
+    /// as success, as for [`VirtualNetwork::delete_private_ip`].
     fn detach_vnic<'a>(&'a self, attachment: &'a VnicAttachmentId) -> CallFuture<'a, ()>;
 
     /// GetInstance.

@@ -231,6 +231,26 @@ impl Executor {
                         });
                     }
 
+                    if response.status == http::StatusCode::NOT_FOUND
+                        && call.method == Method::DELETE
+                        && attempts > 1
+                    {
+                        // An earlier attempt may have deleted it before its answer was lost:
+                        // for a delete, "gone" is the outcome asked for.
+                        tracing::debug!(
+                            operation = %operation,
+                            attempt = attempts,
+                            request_id = progress.request_id.as_deref().unwrap_or(""),
+                            "404 on a retried delete: already gone"
+                        );
+                        return Ok(Answer {
+                            operation,
+                            headers: response.headers,
+                            body: bytes::Bytes::new(),
+                            request_id: progress.request_id.clone(),
+                        });
+                    }
+
                     let error = service_error(operation, &response, attempts);
 
                     if response.status.as_u16() == 401 && !refreshed {

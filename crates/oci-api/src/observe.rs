@@ -4,6 +4,32 @@
 //! [`ClientBuilder::observer`](crate::ClientBuilder::observer). The client calls it once per
 //! logical call, after the last attempt, and once per retry. Label values are bounded:
 //! operation names, class names and [`Error::category`] strings.
+//!
+//! ```
+//! use std::sync::Mutex;
+//! use std::time::Duration;
+//!
+//! use oci_api::{CallRecord, Observer, RetryRecord};
+//!
+//! /// Sums time per (operation, outcome); a real operator feeds prometheus histograms.
+//! #[derive(Debug, Default)]
+//! struct Totals(Mutex<Vec<(&'static str, &'static str, Duration, Duration)>>);
+//!
+//! impl Observer for Totals {
+//!     fn call_finished(&self, call: &CallRecord<'_>) {
+//!         let row = (call.operation.name(), call.outcome(), call.duration, call.rate_limit_wait);
+//!         self.0.lock().expect("not poisoned").push(row);
+//!     }
+//!
+//!     fn retrying(&self, retry: &RetryRecord<'_>) {
+//!         // e.g. increment `oci_api_retries_total{operation, status}`
+//!         let _ = (retry.operation, retry.status, retry.request_id);
+//!     }
+//! }
+//!
+//! let observer: std::sync::Arc<dyn Observer> = std::sync::Arc::new(Totals::default());
+//! # let _ = observer;
+//! ```
 
 use std::fmt::Debug;
 use std::time::Duration;

@@ -453,6 +453,48 @@ async fn a_lost_create_response_is_retried_with_the_same_token_and_creates_once(
 }
 
 #[tokio::test]
+async fn a_lost_delete_response_is_retried_and_the_404_means_done() {
+    let f = Fixture::start_with(fast_retries(12), RateLimits::unlimited()).await;
+    let primary = f.primary_vnic().await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let details = CreatePrivateIpDetails::on_vnic(primary.clone());
+        ids.push(
+            f.client
+                .create_private_ip(&details, &RetryToken::random())
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let spec = FaultSpec::none().with_lost_response(0.5);
+    f.sim
+        .set_faults(
+            FaultSettings::seeded(11).with_operation(oci_sim::Operation::DeletePrivateIp, spec),
+        )
+        .unwrap();
+
+    for id in &ids {
+        f.client.delete_private_ip(id).await.unwrap();
+    }
+
+    let counters = f.sim.counters();
+    let lost = counters.get(
+        oci_sim::Operation::DeletePrivateIp,
+        &oci_sim::Outcome::InjectedLostResponse,
+    );
+    assert!(lost > 0, "no response was lost; pick another seed");
+    assert_eq!(
+        f.sim
+            .instance(f.instance().as_str())
+            .unwrap()
+            .secondary_ips()
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
 async fn repeating_a_create_with_its_token_returns_the_first_result() {
     let f = Fixture::start().await;
     let primary = f.primary_vnic().await;

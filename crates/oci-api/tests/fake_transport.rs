@@ -591,3 +591,17 @@ async fn ipv6_calls_use_the_ipv6_paths() {
     assert_eq!(seen[2].method, http::Method::DELETE);
     assert_eq!(seen[2].url.path(), "/20160918/ipv6/ocid1.ipv6.oc1.phx.a");
 }
+
+#[tokio::test]
+async fn a_404_on_a_retried_delete_means_done_but_not_on_the_first_attempt() {
+    let retried = FakeTransport::new(vec![reset(), oci_error(404, "NotAuthorizedOrNotFound")]);
+    let first = FakeTransport::new(vec![oci_error(404, "NotAuthorizedOrNotFound")]);
+    let id: PrivateIpId = "ocid1.privateip.oc1.phx.p1".parse().unwrap();
+
+    let after_retry = client_with(retried.clone()).delete_private_ip(&id).await;
+    let at_once = client_with(first).delete_private_ip(&id).await;
+
+    assert!(after_retry.is_ok(), "{after_retry:?}");
+    assert_eq!(retried.seen().len(), 2);
+    assert!(at_once.unwrap_err().is_not_found());
+}
