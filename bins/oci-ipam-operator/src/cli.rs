@@ -1,11 +1,20 @@
 //! The command line: `oci-ipam-operator [FLAGS] [run|check|snapshot]`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Flags};
-use crate::{server, shutdown, telemetry};
+use crate::config::{Auth, Config, Flags};
+use crate::controller::Controller;
+use crate::error::{Error, chain};
+use crate::metrics::Metrics;
+use crate::plan::IpamCorePlanner;
+use crate::reconcile::Engine;
+use crate::{check, oci_client, server, shutdown, snapshot, telemetry};
 
 /// `oci-ipam-operator`: keeps CiliumNode pools filled with OCI secondary private IPs.
 #[derive(Debug, Parser)]
@@ -26,6 +35,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the operator (the default).
     Run,
+    /// Probe credentials, region, VCN, subnets, permissions and Kubernetes access; print
+    /// each as OK or with a fix. Exits 1 when anything needs fixing.
+    Check,
+    /// Write the live cluster as a planner snapshot (JSON, design.md §4.1).
+    Snapshot {
+        /// Output file, `-` for standard output.
+        #[arg(long, short, default_value = "-")]
+        output: PathBuf,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -40,39 +58,182 @@ pub async fn main(cli: Cli) -> ExitCode {
     };
     telemetry::init_logging(config.log_format);
 
-    match cli.command.unwrap_or(Command::Run) {
+    let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(config).await,
+        Command::Check => return check(config).await,
+        Command::Snapshot { output } => take_snapshot(config, &output).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(reason = err.category(), error = %chain(&err), "stopped");
+            eprintln!("oci-ipam-operator: {}", chain(&err));
+            ExitCode::FAILURE
+        }
     }
 }
 
-async fn run(config: Config) -> ExitCode {
+/// The operator: health and metrics endpoints, then the leader-elected loop until a signal.
+async fn run(config: Config) -> Result<(), Error> {
     let shutdown = shutdown::on_signal();
-    let metrics = crate::metrics::Metrics::new();
-    let health = server::Health::new(
-        config
-            .resync_interval
-            .max(std::time::Duration::from_secs(60))
-            * 3,
-    );
+    let metrics = Metrics::new();
+    let stall = config.resync_interval.max(Duration::from_secs(60)) * 3;
+    let health = server::Health::new(stall);
     health.tick();
 
-    let router = server::router(health.clone(), metrics.clone());
-    if let Err(err) = serve_endpoints(&config, router, shutdown.clone()).await {
-        tracing::error!(
-            error = &err as &dyn std::error::Error,
-            "cannot serve health and metrics"
-        );
-        return ExitCode::FAILURE;
-    }
+    serve_endpoints(
+        &config,
+        server::router(health.clone(), metrics.clone()),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|source| Error::ConnectKubernetes {
+        source: Box::new(source),
+    })?;
 
-    shutdown.cancelled().await;
-    ExitCode::SUCCESS
+    let (engine, client) = connect(config, metrics.clone()).await?;
+    tracing::info!("oci-ipam-operator started");
+    Controller::new(engine, client, metrics, health)
+        .run(shutdown)
+        .await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn take_snapshot(config: Config, output: &std::path::Path) -> Result<(), Error> {
+    let (engine, client) = connect(config, Metrics::new()).await?;
+    let taken_at = now_rfc3339();
+    let snapshot = snapshot::take(&engine, client, taken_at).await?;
+    snapshot::write(&snapshot, output).map_err(|source| Error::ConnectKubernetes {
+        source: Box::new(source),
+    })?;
+    eprintln!(
+        "oci-ipam-operator: snapshot of {} node(s) written",
+        snapshot.nodes.len()
+    );
+    Ok(())
+}
+
+async fn check(config: Config) -> ExitCode {
+    let metrics = Metrics::new();
+    let provider = credentials(&config);
+    let described = match &provider {
+        Ok(provider) => Ok(describe(&config, provider.as_ref())),
+        Err(err) => Err(chain(err)),
+    };
+    let oci = provider.ok().and_then(|provider| {
+        let region = provider.region().map(|region| region.as_str().to_owned());
+        oci_client::build(
+            &config,
+            provider,
+            region.as_deref(),
+            "oc1",
+            metrics,
+            oci_api::RetryPolicy::no_retries(),
+        )
+        .ok()
+    });
+    let kube = kube::Client::try_default().await.ok();
+
+    let probes = check::run(
+        &config,
+        described,
+        oci.as_ref().map(|oci| oci as &dyn crate::Cloud),
+        kube,
+    )
+    .await;
+    let mut failed = false;
+    for probe in &probes {
+        println!("{probe}");
+        failed |= probe.fix.is_some();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Builds the OCI client, the Kubernetes client and the engine.
+async fn connect(
+    config: Config,
+    metrics: Arc<Metrics>,
+) -> Result<(Arc<Engine>, kube::Client), Error> {
+    let provider = credentials(&config)?;
+    let region = provider.region().map(|region| region.as_str().to_owned());
+    let realm = provider
+        .region()
+        .and_then(|region| region.known_realm())
+        .unwrap_or("oc1")
+        .to_owned();
+    let oci = oci_client::build(
+        &config,
+        provider,
+        region.as_deref(),
+        &realm,
+        metrics.clone(),
+        oci_api::RetryPolicy::default(),
+    )?;
+
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|source| Error::ConnectKubernetes {
+            source: Box::new(source),
+        })?;
+
+    let engine = Engine::new(
+        Arc::new(oci),
+        client.clone(),
+        Arc::new(config),
+        metrics,
+        Arc::new(IpamCorePlanner),
+    );
+    Ok((Arc::new(engine), client))
+}
+
+/// The credential provider the configuration names.
+fn credentials(config: &Config) -> Result<Arc<dyn oci_auth::CredentialProvider>, Error> {
+    let fail = |source: Box<dyn std::error::Error + Send + Sync>| Error::BuildOciClient { source };
+
+    let mut auth = match &config.auth {
+        Auth::ConfigFile { path, profile } => {
+            let mut auth =
+                oci_auth::AuthConfig::new(oci_auth::AuthMethod::ConfigFile).profile(profile);
+            if let Some(path) = path {
+                auth = auth.config_file(path);
+            }
+            auth
+        }
+        Auth::ResourcePrincipal => {
+            oci_auth::AuthConfig::new(oci_auth::AuthMethod::ResourcePrincipal)
+        }
+        _ => oci_auth::AuthConfig::new(oci_auth::AuthMethod::InstancePrincipal),
+    };
+    if let Some(url) = &config.endpoints.metadata {
+        auth = auth.metadata_base_url(url.parse().map_err(|err| fail(Box::new(err)))?);
+    }
+    if let Some(url) = &config.endpoints.federation {
+        auth = auth.federation_endpoint(url.parse().map_err(|err| fail(Box::new(err)))?);
+    }
+    auth.build().map_err(|err| fail(Box::new(err)))
+}
+
+fn describe(config: &Config, provider: &dyn oci_auth::CredentialProvider) -> String {
+    let method = match &config.auth {
+        Auth::ConfigFile { profile, .. } => format!("config file, profile {profile}"),
+        Auth::ResourcePrincipal => "resource principal".to_owned(),
+        _ => "instance principal".to_owned(),
+    };
+    match provider.region() {
+        Some(region) => format!("{method}; region {}", region.as_str()),
+        None => method,
+    }
 }
 
 async fn serve_endpoints(
     config: &Config,
     router: axum::Router,
-    shutdown: tokio_util::sync::CancellationToken,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let metrics = server::serve(config.metrics_address, router.clone(), shutdown.clone()).await?;
     tracing::info!(address = %metrics, "serving /metrics, /healthz and /readyz");
@@ -88,4 +249,10 @@ fn default_identity() -> String {
     std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "oci-ipam-operator".to_owned())
+}
+
+/// The wall-clock time as RFC 3339: the binary is the one place that reads the clock.
+#[allow(clippy::disallowed_methods)]
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now().to_string()
 }

@@ -5,6 +5,7 @@
 //! the settings, [`reconcile::Engine`] for one node's reconcile and [`controller`] for the
 //! leader-elected loop around it.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod contract;
@@ -18,6 +19,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod server;
 pub mod shutdown;
+pub mod snapshot;
 pub mod subnets;
 pub mod telemetry;
 

@@ -161,6 +161,49 @@ impl Engine {
         }
     }
 
+    /// A planner snapshot of the whole cluster as OCI and the API server hold it now
+    /// (design.md §4.1): what `oci-ipam-operator snapshot` writes. Reads OCI; writes nothing.
+    ///
+    /// # Errors
+    ///
+    /// The first node or subnet that cannot be read.
+    pub async fn cluster_snapshot(
+        &self,
+        nodes: &[(CiliumNode, Option<Node>)],
+        now: Instant,
+    ) -> Result<Snapshot, Error> {
+        let config = &self.config;
+        let max_age = config.resync_interval;
+        let selected = self
+            .subnets
+            .selected(self.oci.as_ref(), config, max_age, now)
+            .await?;
+        let mut subnet_ids: BTreeSet<_> = selected.iter().cloned().collect();
+
+        let mut snapshot = Snapshot::new(policy(config, &selected));
+        for (cilium_node, node) in nodes {
+            let name = cilium_node.metadata.name.clone().unwrap_or_default();
+            let instance = instance_of(&name, cilium_node, node.as_ref())?;
+            let view = match self.observe(&name, &instance, now).await {
+                Ok(view) => view,
+                Err(Error::InstanceGone { .. }) => continue,
+                Err(err) => return Err(err),
+            };
+            subnet_ids.extend(view.vnics.iter().map(|vnic| vnic.subnet.clone()));
+            snapshot
+                .nodes
+                .push(snapshot_node(&view, cilium_node, config.first_vnic_index));
+        }
+        for id in &subnet_ids {
+            let facts = self
+                .subnets
+                .facts(self.oci.as_ref(), id, max_age, now)
+                .await?;
+            snapshot.subnets.push(facts.to_snapshot());
+        }
+        Ok(snapshot)
+    }
+
     /// Reconciles one node.
     ///
     /// `node` is the Kubernetes Node (for the instance OCID and the owner reference of our
@@ -427,20 +470,7 @@ impl Engine {
             subnets.push(facts.to_snapshot());
         }
 
-        let policy = Policy {
-            ips_per_vnic: config.ips_per_vnic,
-            first_vnic_index: config.first_vnic_index,
-            secondary_vnics: config.secondary_vnics == SecondaryVnics::Enabled,
-            pre_allocate: config.pool.pre_allocate,
-            min_allocate: config.pool.min_allocate,
-            max_allocate: config.pool.max_allocate,
-            max_above_watermark: config.pool.max_above_watermark,
-            release_excess: matches!(config.release, ExcessRelease::After(_)),
-            subnet_ids: selected.iter().map(ToString::to_string).collect(),
-            subnet_tags: BTreeMap::new(),
-        };
-        // Tag selection happened when listing subnets: the planner gets the matching IDs.
-
+        let policy = policy(config, &selected);
         let mut snapshot = Snapshot::new(policy);
         snapshot.subnets = subnets;
         snapshot
@@ -1089,7 +1119,11 @@ fn release_v4(cilium_node: &CiliumNode) -> BTreeMap<Ipv4Addr, ReleaseState> {
         .collect()
 }
 
-fn snapshot_node(view: &NodeView, cilium_node: &CiliumNode, first_vnic_index: u32) -> SnapshotNode {
+pub(crate) fn snapshot_node(
+    view: &NodeView,
+    cilium_node: &CiliumNode,
+    first_vnic_index: u32,
+) -> SnapshotNode {
     let ipam = &cilium_node.spec.ipam;
     let own = NodeIpam {
         pre_allocate: ipam.pre_allocate,
@@ -1140,6 +1174,23 @@ fn snapshot_node(view: &NodeView, cilium_node: &CiliumNode, first_vnic_index: u3
         used: used_v4(cilium_node).into_iter().collect(),
         pending_pods: 0,
         release_ips,
+    }
+}
+
+/// The snapshot policy of `config`, with `selected` as the explicit subnets.
+pub(crate) fn policy(config: &Config, selected: &[oci_api::model::SubnetId]) -> Policy {
+    Policy {
+        ips_per_vnic: config.ips_per_vnic,
+        first_vnic_index: config.first_vnic_index,
+        secondary_vnics: config.secondary_vnics == SecondaryVnics::Enabled,
+        pre_allocate: config.pool.pre_allocate,
+        min_allocate: config.pool.min_allocate,
+        max_allocate: config.pool.max_allocate,
+        max_above_watermark: config.pool.max_above_watermark,
+        release_excess: matches!(config.release, ExcessRelease::After(_)),
+        // Tag selection happened when listing subnets: the planner gets the matching IDs.
+        subnet_ids: selected.iter().map(ToString::to_string).collect(),
+        subnet_tags: BTreeMap::new(),
     }
 }
 
