@@ -164,3 +164,78 @@ impl Picker {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan;
+
+    fn snapshot() -> Snapshot {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "oci-ipam/v1", "kind": "ClusterSnapshot",
+            "policy": { "releaseExcess": true, "preAllocate": 2 },
+            "subnets": [{"id": "ocid1.subnet.oc1.phx.a", "cidr": "10.0.0.0/28",
+                         "allocatedIps": 4}],
+            "nodes": [{
+                "name": "n1", "instanceId": "ocid1.instance.oc1.phx.a",
+                "shape": "VM.Standard2.2", "availabilityDomain": "AD-1",
+                "vnics": [{"id": "ocid1.vnic.oc1.phx.a", "index": 0,
+                           "subnetId": "ocid1.subnet.oc1.phx.a", "primaryIp": "10.0.0.2",
+                           "secondaryIps": ["10.0.0.3", "10.0.0.5", "10.0.0.6"]}],
+                "used": ["10.0.0.3"],
+                "releaseIps": { "10.0.0.6": "ready-for-release" }
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn assignments_take_the_lowest_free_addresses_and_count_them() {
+        let mut before = snapshot();
+        before.nodes[0].release_ips.clear();
+        before.policy.pre_allocate = 3;
+
+        let plan = plan(&before);
+        let after = apply(&before, &plan).unwrap();
+
+        let vnic = &after.nodes[0].vnics[0];
+        assert_eq!(
+            vnic.secondary_ips[3..],
+            ["10.0.0.4".parse::<Ipv4Addr>().unwrap()]
+        );
+        assert_eq!(after.subnets[0].allocated_ips, 5);
+        assert!(
+            crate::validate(&after).is_empty(),
+            "{:?}",
+            crate::validate(&after)
+        );
+    }
+
+    #[test]
+    fn releases_remove_addresses_and_finish_the_handshake() {
+        let before = snapshot();
+        let plan = plan(&before);
+        let after = apply(&before, &plan).unwrap();
+
+        let node = &after.nodes[0];
+        let released: Ipv4Addr = "10.0.0.6".parse().unwrap();
+        assert!(!node.vnics[0].secondary_ips.contains(&released));
+        assert_eq!(
+            node.release_ips.get(&released),
+            Some(&ReleaseState::Released)
+        );
+        assert_eq!(after.subnets[0].allocated_ips, 3);
+    }
+
+    #[test]
+    fn a_plan_for_another_cluster_is_refused() {
+        let before = snapshot();
+        let mut plan = plan(&before);
+        plan.nodes[0].name = "elsewhere".parse().unwrap();
+        let err = apply(&before, &plan).unwrap_err();
+        assert!(
+            matches!(&err, Error::ApplyPlan { node, .. } if node == "elsewhere"),
+            "{err}"
+        );
+    }
+}

@@ -79,3 +79,76 @@ pub fn node_capacity(policy: &Policy, node: &Node) -> NodeCapacity {
         max_pods: max_addresses.min(policy.kubelet_max_pods),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Snapshot;
+
+    fn sample(policy: serde_json::Value, extra: serde_json::Value) -> (Policy, Node) {
+        let mut node = serde_json::json!({
+            "name": "n1", "instanceId": "ocid1.instance.oc1.phx.a",
+            "shape": "VM.Standard.E4.Flex", "ocpus": 4, "availabilityDomain": "AD-1",
+            "vnics": [
+                {"id": "ocid1.vnic.oc1.phx.a", "index": 0, "subnetId": "ocid1.subnet.oc1.phx.a",
+                 "primaryIp": "10.0.0.2", "secondaryIps": ["10.0.0.3"]},
+                {"id": "ocid1.vnic.oc1.phx.b", "index": 1, "subnetId": "ocid1.subnet.oc1.phx.a",
+                 "primaryIp": "10.0.0.4", "secondaryIps": ["10.0.0.5", "10.0.0.6"]}
+            ],
+            "used": ["10.0.0.5"]
+        });
+        if let (Some(node), Some(extra)) = (node.as_object_mut(), extra.as_object()) {
+            node.extend(extra.clone());
+        }
+        let snapshot: Snapshot = serde_json::from_value(serde_json::json!({
+            "apiVersion": "oci-ipam/v1", "kind": "ClusterSnapshot",
+            "policy": policy, "nodes": [node]
+        }))
+        .unwrap();
+        (snapshot.policy.clone(), snapshot.nodes[0].clone())
+    }
+
+    #[test]
+    fn capacity_counts_pool_vnics_and_the_ones_still_attachable() {
+        // OKE model: the primary VNIC carries no pods; 4 OCPUs allow 4 VNICs.
+        let (policy, node) = sample(
+            serde_json::json!({"firstVnicIndex": 1}),
+            serde_json::json!({}),
+        );
+        let capacity = node_capacity(&policy, &node);
+        assert_eq!(capacity.vnics_attached, 2);
+        assert_eq!(capacity.vnics_allowed, Some(4));
+        assert_eq!((capacity.addresses, capacity.used), (2, 1));
+        assert_eq!(capacity.max_addresses, 3 * 31);
+        assert_eq!(capacity.max_pods, 93);
+    }
+
+    #[test]
+    fn capacity_respects_max_allocate_kubelet_and_attaching_vnics() {
+        let (policy, node) = sample(
+            serde_json::json!({"maxAllocate": 50}),
+            serde_json::json!({"attachingVnics": 1}),
+        );
+        let capacity = node_capacity(&policy, &node);
+        assert_eq!(capacity.vnics_attached, 3);
+        assert_eq!(capacity.max_addresses, 50);
+
+        let (policy, node) = sample(serde_json::json!({}), serde_json::json!({}));
+        assert_eq!(node_capacity(&policy, &node).max_pods, 110);
+    }
+
+    #[test]
+    fn an_unknown_limit_keeps_the_attached_vnics() {
+        let (policy, node) = sample(
+            serde_json::json!({}),
+            serde_json::json!({"shape": "VM.Future.Z1", "ocpus": null}),
+        );
+        let capacity = node_capacity(&policy, &node);
+        assert_eq!(capacity.vnics_allowed, None);
+        assert_eq!(capacity.max_addresses, 2 * 31);
+        assert!(matches!(
+            max_vnics(&node),
+            Err(Error::ResolveVnicLimit { .. })
+        ));
+    }
+}

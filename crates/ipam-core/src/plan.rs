@@ -437,10 +437,8 @@ impl<'s> Ledger<'s> {
     }
 }
 
-/// The outcome of trying to attach a VNIC, when it did not cover the whole need.
-enum Blocked {
-    Reason(ShortfallReason, String),
-}
+/// Why a node cannot get everything it wants: the limit that binds and a sentence on it.
+struct Blocked(ShortfallReason, String);
 
 fn plan_node(policy: &Policy, node: &Node, demand: &Demand, ledger: &mut Ledger<'_>) -> NodePlan {
     let mut actions = Vec::new();
@@ -564,7 +562,7 @@ fn plan_allocation(
     }
 
     if capacity_short > 0 {
-        let Blocked::Reason(reason, why) = blocked.unwrap_or_else(|| {
+        let Blocked(reason, why) = blocked.unwrap_or_else(|| {
             subnet_exhausted(
                 ledger,
                 exhausted_subnet,
@@ -605,7 +603,7 @@ fn plan_attach(
         .saturating_add(node.attaching_vnics);
 
     if policy.secondary_vnics == SecondaryVnics::Never {
-        return Err(Blocked::Reason(
+        return Err(Blocked(
             ShortfallReason::VnicLimit,
             "its VNICs are full and the policy forbids attaching more (secondaryVnics: false); \
              allow secondary VNICs or lower preAllocate"
@@ -616,7 +614,7 @@ fn plan_attach(
     let max_vnics = match capacity::max_vnics(node) {
         Ok(limit) => limit.max_vnics,
         Err(err) => {
-            return Err(Blocked::Reason(
+            return Err(Blocked(
                 ShortfallReason::VnicLimit,
                 format!(
                     "its VNICs are full and no more can be attached because the VNIC limit of \
@@ -629,7 +627,7 @@ fn plan_attach(
     };
 
     if attached >= max_vnics {
-        return Err(Blocked::Reason(
+        return Err(Blocked(
             ShortfallReason::VnicLimit,
             format!(
                 "all {max_vnics} VNICs its {} instance allows are attached and full at \
@@ -641,7 +639,7 @@ fn plan_attach(
     }
 
     if node.attaching_vnics > 0 {
-        return Err(Blocked::Reason(
+        return Err(Blocked(
             ShortfallReason::AttachPending,
             "a VNIC attach is already in flight and OCI takes one at a time per instance; the \
              next plan continues once it is attached"
@@ -660,7 +658,7 @@ fn plan_attach(
         .get(subnet)
         .map(|entry| entry.subnet.id.clone());
     let Some(subnet_id) = subnet_id else {
-        return Err(Blocked::Reason(
+        return Err(Blocked(
             ShortfallReason::NoSubnet,
             "no subnet qualifies".to_owned(),
         ));
@@ -678,7 +676,7 @@ fn plan_attach(
             "the new VNIC's subnet runs out",
         ))
     } else if remaining > then_assign && attached + 1 < max_vnics {
-        Some(Blocked::Reason(
+        Some(Blocked(
             ShortfallReason::AttachPending,
             format!(
                 "one VNIC is attached per plan (OCI takes one attach at a time per instance) \
@@ -686,7 +684,7 @@ fn plan_attach(
             ),
         ))
     } else if remaining > then_assign {
-        Some(Blocked::Reason(
+        Some(Blocked(
             ShortfallReason::VnicLimit,
             format!(
                 "the VNIC attached now is the last of the {max_vnics} its {} instance allows; \
@@ -765,7 +763,7 @@ fn choose_subnet(
     });
 
     match best {
-        None => Err(Blocked::Reason(
+        None => Err(Blocked(
             ShortfallReason::NoSubnet,
             format!(
                 "no subnet {source} is in its availability domain {} or regional, so no VNIC \
@@ -805,7 +803,7 @@ fn subnet_exhausted(ledger: &Ledger<'_>, subnet: Option<usize>, what: &str) -> B
             || "an unknown subnet".to_owned(),
             |entry| format!("subnet {}", entry.subnet.id),
         );
-    Blocked::Reason(
+    Blocked(
         ShortfallReason::SubnetExhausted,
         format!(
             "{what} ({name} has no free address left); free addresses there or let new VNICs \
