@@ -207,20 +207,22 @@ pub struct DesiredState {
 /// Computes the desired tables and rules.
 ///
 /// `adopted` maps the MAC of a VNIC link to the table the agent already uses for it (read
-/// from the kernel), so that tables stay put across restarts. Addresses on the primary VNIC
+/// from the kernel), so that tables stay put across restarts; `foreign` lists tables that
+/// others' routes or rules use, which new VNICs do not get. Addresses on the primary VNIC
 /// get only the "to address → main" rule, so that secondary-VNIC pods reach them on the node.
 #[must_use]
 pub fn desired_state(
     inputs: &NodeInputs,
     config: &DesiredConfig,
     adopted: &BTreeMap<MacAddr, u32>,
+    foreign: &BTreeSet<u32>,
 ) -> DesiredState {
     let secondaries: Vec<&Vnic> = inputs
         .vnics
         .iter()
         .filter(|v| v.role == VnicRole::Secondary)
         .collect();
-    let tables = assign_tables(&secondaries, adopted, config.first_table);
+    let tables = assign_tables(&secondaries, adopted, foreign, config.first_table);
 
     let mut vnics: BTreeMap<VnicId, DesiredVnic> = secondaries
         .iter()
@@ -287,13 +289,15 @@ pub fn desired_state(
 }
 
 /// Gives every secondary VNIC a table ID: the one it already has, else `first + attachment
-/// index`, else the lowest free ID from `first` on; never a reserved ID, never shared.
+/// index`, else the lowest free ID from `first` on; never a reserved ID, never shared, and
+/// for a VNIC without a table yet never one in `foreign`.
 ///
 /// The VLAN tag plays no part: tags are large and may collide with reserved IDs.
 #[must_use]
 pub fn assign_tables(
     vnics: &[&Vnic],
     adopted: &BTreeMap<MacAddr, u32>,
+    foreign: &BTreeSet<u32>,
     first: u32,
 ) -> BTreeMap<VnicId, TableId> {
     let mut sorted: Vec<&Vnic> = vnics.to_vec();
@@ -313,6 +317,8 @@ pub fn assign_tables(
             assigned.insert(vnic.id.clone(), table);
         }
     }
+
+    taken.extend(foreign);
 
     for vnic in &sorted {
         if assigned.contains_key(&vnic.id) {
@@ -421,7 +427,12 @@ mod tests {
 
     #[test]
     fn secondary_addresses_get_to_and_from_rules_primary_ones_only_to() {
-        let state = desired_state(&node(), &DesiredConfig::default(), &BTreeMap::new());
+        let state = desired_state(
+            &node(),
+            &DesiredConfig::default(),
+            &BTreeMap::new(),
+            &BTreeSet::new(),
+        );
 
         assert_eq!(state.vnics.len(), 2);
         let t1 = state.vnics.values().next().unwrap().table.get();
@@ -465,7 +476,7 @@ mod tests {
         let config = DesiredConfig::default().with_egress(EgressMode::VcnOnly(vcn.clone()));
         let inputs = NodeInputs::new(node().vnics, pool(&[("10.0.1.5", 1)]));
 
-        let state = desired_state(&inputs, &config, &BTreeMap::new());
+        let state = desired_state(&inputs, &config, &BTreeMap::new(), &BTreeSet::new());
 
         let from: Vec<&RuleSpec> = state.rules.iter().filter(|r| r.priority == 111).collect();
         assert_eq!(from.len(), 2);
@@ -487,7 +498,12 @@ mod tests {
             ("10.0.1.7", 2),
         ]);
 
-        let state = desired_state(&inputs, &DesiredConfig::default(), &BTreeMap::new());
+        let state = desired_state(
+            &inputs,
+            &DesiredConfig::default(),
+            &BTreeMap::new(),
+            &BTreeSet::new(),
+        );
 
         let reasons: Vec<(String, SkipReason)> = state
             .skipped
@@ -507,17 +523,23 @@ mod tests {
     }
 
     #[test]
-    fn tables_prefer_adopted_then_attachment_index_then_lowest_free() {
+    fn tables_prefer_adopted_then_attachment_index_then_lowest_free_unused_by_others() {
         let a = vnic(1, VnicRole::Secondary).with_attachment_index(3);
         let b = vnic(2, VnicRole::Secondary).with_attachment_index(1);
         let c = vnic(3, VnicRole::Secondary);
         let adopted = BTreeMap::from([(b.mac, 42)]);
 
-        let tables = assign_tables(&[&a, &b, &c], &adopted, 10);
+        let foreign = BTreeSet::from([10, 42]);
+
+        let tables = assign_tables(&[&a, &b, &c], &adopted, &foreign, 10);
 
         assert_eq!(tables[&a.id].get(), 13);
-        assert_eq!(tables[&b.id].get(), 42);
-        assert_eq!(tables[&c.id].get(), 10);
+        assert_eq!(
+            tables[&b.id].get(),
+            42,
+            "a table the agent already uses stays"
+        );
+        assert_eq!(tables[&c.id].get(), 11, "table 10 is someone else's");
     }
 
     #[test]
@@ -526,7 +548,7 @@ mod tests {
         let b = vnic(2, VnicRole::Secondary).with_vlan_tag(254);
         let adopted = BTreeMap::from([(b.mac, 254)]);
 
-        let tables = assign_tables(&[&a, &b], &adopted, 10);
+        let tables = assign_tables(&[&a, &b], &adopted, &BTreeSet::new(), 10);
 
         assert_eq!(tables[&a.id].get(), 10);
         assert_eq!(tables[&b.id].get(), 11);
@@ -549,7 +571,7 @@ mod tests {
                 .collect();
             let refs: Vec<&Vnic> = vnics.iter().collect();
 
-            let tables = assign_tables(&refs, &BTreeMap::new(), first);
+            let tables = assign_tables(&refs, &BTreeMap::new(), &BTreeSet::new(), first);
 
             prop_assert_eq!(tables.len(), vnics.len());
             let ids: BTreeSet<u32> = tables.values().map(TableId::get).collect();
@@ -560,7 +582,7 @@ mod tests {
                 vnics.iter().map(|v| (v.mac, tables[&v.id].get())).collect();
             let mut reversed = refs.clone();
             reversed.reverse();
-            prop_assert_eq!(assign_tables(&reversed, &adopted, first), tables);
+            prop_assert_eq!(assign_tables(&reversed, &adopted, &BTreeSet::new(), first), tables);
         }
     }
 }

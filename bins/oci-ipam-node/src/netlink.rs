@@ -5,6 +5,7 @@
 //! (`FRA_PROTOCOL`, Linux 4.17+) and route the agent installs; only entries carrying it are
 //! ever observed as ours, changed or deleted.
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use futures::TryStreamExt;
@@ -20,7 +21,7 @@ use rtnetlink::{Handle, IpVersion, LinkMacVlan, LinkUnspec, LinkVlan, RouteMessa
 
 use crate::Error;
 use crate::desired::{RouteSpec, RuleSpec};
-use crate::model::{Ipv4Cidr, MacAddr};
+use crate::model::{Ipv4Cidr, MacAddr, RESERVED_TABLES};
 
 /// The default routing protocol number marking the agent's rules and routes.
 ///
@@ -111,6 +112,8 @@ pub struct Observed {
     pub rules: Vec<ObservedRule>,
     /// IPv4 routes carrying the owner mark, in every table.
     pub routes: Vec<ObservedRoute>,
+    /// Tables (other than the kernel's) that unmarked routes or rules use.
+    pub foreign_tables: BTreeSet<u32>,
 }
 
 /// An rtnetlink connection in the network namespace of the thread that opened it.
@@ -143,43 +146,58 @@ impl Datapath {
     pub async fn observe(&self) -> Result<Observed, Error> {
         let links = self.links().await?;
 
-        let rules = self
+        let all_rules: Vec<RuleMessage> = self
             .handle
             .rule()
             .get(IpVersion::V4)
             .execute()
-            .try_filter_map(|message| {
-                let owned = rule_protocol(&message) == Some(self.owner.0);
-                futures::future::ready(Ok(owned.then(|| ObservedRule {
-                    spec: rule_spec(&message),
-                    message,
-                })))
-            })
             .try_collect()
             .await
             .map_err(|source| Error::ListRules { source })?;
+        let rules: Vec<ObservedRule> = all_rules
+            .iter()
+            .filter(|m| rule_protocol(m) == Some(self.owner.0))
+            .map(|message| ObservedRule {
+                spec: rule_spec(message),
+                message: message.clone(),
+            })
+            .collect();
 
-        let routes = self
+        let all_routes: Vec<RouteMessage> = self
             .handle
             .route()
             .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
             .execute()
-            .try_filter_map(|message| {
-                let owned = message.header.protocol == self.owner.route_protocol()
-                    && message.header.address_family == AddressFamily::Inet;
-                futures::future::ready(Ok(owned.then(|| ObservedRoute {
-                    spec: route_spec(&message),
-                    message,
-                })))
-            })
             .try_collect()
             .await
             .map_err(|source| Error::ListRoutes { source })?;
+
+        let mut foreign_tables: BTreeSet<u32> = all_rules
+            .iter()
+            .filter(|m| rule_protocol(m) != Some(self.owner.0))
+            .map(rule_table)
+            .collect();
+        let mut routes = Vec::new();
+        for message in all_routes {
+            if message.header.address_family != AddressFamily::Inet {
+                continue;
+            }
+            if message.header.protocol == self.owner.route_protocol() {
+                routes.push(ObservedRoute {
+                    spec: route_spec(&message),
+                    message,
+                });
+            } else {
+                foreign_tables.insert(route_table(&message));
+            }
+        }
+        foreign_tables.retain(|t| !RESERVED_TABLES.contains(t));
 
         Ok(Observed {
             links,
             rules,
             routes,
+            foreign_tables,
         })
     }
 
@@ -389,6 +407,28 @@ fn rule_protocol(message: &RuleMessage) -> Option<u8> {
             RuleAttribute::Protocol(protocol) => Some(u8::from(*protocol)),
             _ => None,
         })
+}
+
+fn rule_table(message: &RuleMessage) -> u32 {
+    message
+        .attributes
+        .iter()
+        .find_map(|attribute| match attribute {
+            RuleAttribute::Table(table) => Some(*table),
+            _ => None,
+        })
+        .unwrap_or(u32::from(message.header.table))
+}
+
+fn route_table(message: &RouteMessage) -> u32 {
+    message
+        .attributes
+        .iter()
+        .find_map(|attribute| match attribute {
+            RouteAttribute::Table(table) => Some(*table),
+            _ => None,
+        })
+        .unwrap_or(u32::from(message.header.table))
 }
 
 fn rule_spec(message: &RuleMessage) -> Option<RuleSpec> {

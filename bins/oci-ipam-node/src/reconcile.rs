@@ -235,7 +235,7 @@ pub async fn reconcile(
     let links = resolve_links(datapath, inputs, config, &mut observed, &mut report).await?;
 
     let adopted = adopted_tables(&observed);
-    let desired = desired_state(inputs, &config.desired, &adopted);
+    let desired = desired_state(inputs, &config.desired, &adopted, &observed.foreign_tables);
     report.skipped.clone_from(&desired.skipped);
 
     let mut wanted_routes: BTreeSet<RouteSpec> = BTreeSet::new();

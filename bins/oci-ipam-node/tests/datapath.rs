@@ -12,8 +12,8 @@ use oci_ipam_node::{
     AttachmentMode, NodeInputs, OwnerProtocol, PoolAddress, Readiness, ReconcileConfig,
 };
 use support::{
-    REMOTE, Topology, ip, pool_entry, privileged, read_sysctl, reconcile_in, route_dev, routes,
-    rules, tcp_exchange, vnic,
+    REMOTE, Topology, ip, ip_in, pool_entry, privileged, read_sysctl, reconcile_in, route_dev,
+    routes, rules, tcp_exchange, vnic,
 };
 
 const POD0: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 20);
@@ -211,55 +211,17 @@ fn restart_adopts_existing_state_and_leaves_foreign_rules_alone() {
 
     // Someone else's rules, one with the very selector the agent will use, and someone
     // else's routes; plus a stale rule carrying our mark, left by an earlier run.
-    ip(&[
-        "-n",
+    ip_in(&node, "rule add from 10.77.1.20 lookup 100 pref 111");
+    ip_in(&node, "rule add to 10.77.5.5 lookup main pref 20");
+    ip_in(&node, "route add 10.77.8.0/24 dev eth0 table 100");
+    ip_in(&node, "route add 10.77.7.0/24 dev eth0 table 11");
+    ip_in(
         &node,
-        "rule",
-        "add",
-        "from",
-        "10.77.1.20",
-        "lookup",
-        "100",
-        "pref",
-        "111",
-    ]);
-    ip(&[
-        "-n",
-        &node,
-        "rule",
-        "add",
-        "to",
-        "10.77.5.5",
-        "lookup",
-        "main",
-        "pref",
-        "20",
-    ]);
-    ip(&[
-        "-n",
-        &node,
-        "route",
-        "add",
-        "10.77.8.0/24",
-        "dev",
-        "eth0",
-        "table",
-        "100",
-    ]);
-    ip(&[
-        "-n",
-        &node,
-        "rule",
-        "add",
-        "from",
-        "10.77.3.3",
-        "lookup",
-        "11",
-        "pref",
-        "111",
-        "protocol",
-        &owner(),
-    ]);
+        &format!(
+            "rule add from 10.77.3.3 lookup 11 pref 111 protocol {}",
+            owner()
+        ),
+    );
     let foreign_before: Vec<support::Rule> = rules(&node)
         .into_iter()
         .filter(|r| r.protocol != owner())
@@ -269,6 +231,11 @@ fn restart_adopts_existing_state_and_leaves_foreign_rules_alone() {
     let first = reconcile_in(&node, &pool, &config);
     assert!(first.all_ready(), "{first:#?}");
     assert_eq!(first.changes.rules_deleted, 1, "the stale owned rule goes");
+    let table = first.vnics[&vnic(1).id].table.expect("table").get();
+    assert_eq!(
+        table, 10,
+        "table 11 (VNIC 1's preferred one) holds someone else's route"
+    );
 
     let rules_after_first = rules(&node);
     let routes_after_first = routes(&node);
@@ -314,6 +281,8 @@ fn restart_adopts_existing_state_and_leaves_foreign_rules_alone() {
             .iter()
             .any(|r| r.contains("10.77.8.0/24") && r.contains("table 100"))
     );
+    let foreign_in_11 = |r: &String| r.contains("10.77.7.0/24") && r.contains("table 11");
+    assert!(routes(&node).iter().any(foreign_in_11));
 
     // The agent's rule (priority 111, added after the foreign one) still steers pod1.
     assert_eq!(tcp_exchange(&pod1, &vcn, REMOTE), Ok(IpAddr::V4(POD1)));

@@ -92,6 +92,13 @@ pub fn ip(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Runs `ip -n <ns> <command>`, the command given as one whitespace-separated line.
+pub fn ip_in(ns: &str, command: &str) -> String {
+    let mut args = vec!["-n", ns];
+    args.extend(command.split_whitespace());
+    ip(&args)
+}
+
 /// Runs `f` on a fresh thread that has entered the namespace `ns`.
 pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
