@@ -349,13 +349,13 @@ impl State {
             .subnets
             .get(&spec.subnet_id)
             .ok_or_else(|| format!("instance {}: unknown subnet {}", spec.id, spec.subnet_id))?;
-        if let Some(ad) = &subnet.availability_domain {
-            if *ad != spec.availability_domain {
-                return Err(format!(
-                    "instance {}: subnet {} is in {ad}, not {}",
-                    spec.id, spec.subnet_id, spec.availability_domain
-                ));
-            }
+        if let Some(ad) = &subnet.availability_domain
+            && *ad != spec.availability_domain
+        {
+            return Err(format!(
+                "instance {}: subnet {} is in {ad}, not {}",
+                spec.id, spec.subnet_id, spec.availability_domain
+            ));
         }
         let address = match spec.private_ip {
             Some(ip) => {
@@ -417,10 +417,9 @@ impl State {
             .attachments
             .get(&attachment_id)
             .map(|a| a.vnic_id.clone())
+            && let Some(vnic) = self.vnics.get_mut(&vnic)
         {
-            if let Some(vnic) = self.vnics.get_mut(&vnic) {
-                vnic.state = VnicState::Available;
-            }
+            vnic.state = VnicState::Available;
         }
         Ok(())
     }
@@ -501,10 +500,10 @@ impl State {
     }
 
     fn remove_private_ip(&mut self, id: &str) {
-        if let Some(ip) = self.private_ips.remove(id) {
-            if let Some(subnet) = self.subnets.get_mut(&ip.subnet_id) {
-                subnet.used.remove(&u32::from(ip.address));
-            }
+        if let Some(ip) = self.private_ips.remove(id)
+            && let Some(subnet) = self.subnets.get_mut(&ip.subnet_id)
+        {
+            subnet.used.remove(&u32::from(ip.address));
         }
     }
 
@@ -827,13 +826,13 @@ impl State {
             .get(&subnet_id)
             .filter(|s| principal.sees(&s.compartment_id))
             .ok_or_else(|| WireError::related_not_found("subnet", &subnet_id))?;
-        if let Some(ad) = &subnet.availability_domain {
-            if *ad != instance.availability_domain {
-                return Err(WireError::invalid(format!(
-                    "Subnet {subnet_id} is in {ad} but instance {instance_id} is in {}",
-                    instance.availability_domain
-                )));
-            }
+        if let Some(ad) = &subnet.availability_domain
+            && *ad != instance.availability_domain
+        {
+            return Err(WireError::invalid(format!(
+                "Subnet {subnet_id} is in {ad} but instance {instance_id} is in {}",
+                instance.availability_domain
+            )));
         }
         let nic_index = details.nic_index.unwrap_or(0);
         if nic_index > 1 || (nic_index == 1 && !instance.shape.starts_with("BM.")) {
@@ -1216,47 +1215,47 @@ impl State {
         check_etag(request, &ip.etag)?;
 
         let mut new_vnic = None;
-        if let Some(target) = &details.vnic_id {
-            if ip.vnic_id.as_deref() != Some(target.as_str()) {
-                if ip.is_primary {
-                    return Err(WireError::invalid(format!(
-                        "Private IP {id} is a VNIC's primary IP and cannot be moved"
-                    )));
-                }
-                let vnic = self
-                    .vnics
-                    .get(target)
-                    .filter(|v| principal.sees(&v.compartment_id))
-                    .ok_or_else(|| WireError::related_not_found("vnic", target))?;
-                if vnic.subnet_id != ip.subnet_id {
-                    return Err(WireError::invalid(format!(
-                        "VNIC {target} is in subnet {}, but private IP {id} belongs to subnet {}; \
-                         moves stay within one subnet",
-                        vnic.subnet_id, ip.subnet_id
-                    )));
-                }
-                if vnic.state != VnicState::Available {
-                    return Err(WireError::new(
-                        StatusCode::CONFLICT,
-                        "IncorrectState",
-                        format!("VNIC {target} is {}", vnic.state.as_str()),
-                    ));
-                }
-                let limit = self.limits.secondary_ips_per_vnic as usize;
-                if self.secondaries_on(target) >= limit {
-                    return Err(WireError::limit(format!(
-                        "VNIC {target} already has the maximum of {limit} secondary private IPs"
-                    )));
-                }
-                let regional = self
-                    .subnets
-                    .get(&ip.subnet_id)
-                    .is_some_and(|s| s.availability_domain.is_none());
-                new_vnic = Some((
-                    target.clone(),
-                    (!regional).then(|| vnic.availability_domain.clone()),
+        if let Some(target) = &details.vnic_id
+            && ip.vnic_id.as_deref() != Some(target.as_str())
+        {
+            if ip.is_primary {
+                return Err(WireError::invalid(format!(
+                    "Private IP {id} is a VNIC's primary IP and cannot be moved"
+                )));
+            }
+            let vnic = self
+                .vnics
+                .get(target)
+                .filter(|v| principal.sees(&v.compartment_id))
+                .ok_or_else(|| WireError::related_not_found("vnic", target))?;
+            if vnic.subnet_id != ip.subnet_id {
+                return Err(WireError::invalid(format!(
+                    "VNIC {target} is in subnet {}, but private IP {id} belongs to subnet {}; \
+                     moves stay within one subnet",
+                    vnic.subnet_id, ip.subnet_id
+                )));
+            }
+            if vnic.state != VnicState::Available {
+                return Err(WireError::new(
+                    StatusCode::CONFLICT,
+                    "IncorrectState",
+                    format!("VNIC {target} is {}", vnic.state.as_str()),
                 ));
             }
+            let limit = self.limits.secondary_ips_per_vnic as usize;
+            if self.secondaries_on(target) >= limit {
+                return Err(WireError::limit(format!(
+                    "VNIC {target} already has the maximum of {limit} secondary private IPs"
+                )));
+            }
+            let regional = self
+                .subnets
+                .get(&ip.subnet_id)
+                .is_some_and(|s| s.availability_domain.is_none());
+            new_vnic = Some((
+                target.clone(),
+                (!regional).then(|| vnic.availability_domain.clone()),
+            ));
         }
         let lifetime = match details.lifetime.as_deref() {
             None => None,

@@ -460,3 +460,31 @@ async fn tagged_resources_and_instance_view() {
     assert_eq!(view.secondary_ips().len(), 3);
     assert_eq!(s.sim.subnet_private_ips(&s.pods()).len(), 4);
 }
+
+#[tokio::test]
+async fn oci_auth_instance_principal_provider_signs_calls_the_simulator_accepts() {
+    use oci_auth::CredentialProvider as _;
+
+    let s = start(1).await;
+    let instance = s.instance();
+    let transport = std::sync::Arc::new(oci_auth::ReqwestTransport::new().unwrap());
+    let provider = oci_auth::InstancePrincipalProvider::builder(transport)
+        .metadata_base_url(&s.sim.metadata_base_url(&instance).parse().unwrap())
+        .federation_endpoint(&s.sim.federation_url().parse().unwrap())
+        .build();
+
+    let credentials = provider.credentials(common::now()).await.unwrap();
+    assert!(credentials.key_id().is_session_token());
+    assert_eq!(
+        provider.tenancy().map(|t| t.as_str().to_owned()),
+        Some(s.sim.tenancy())
+    );
+    let client = Client::new(
+        &s.sim.endpoint(),
+        credentials.key_id().expose(),
+        credentials.private_key().clone(),
+    );
+    let answer = client.get(&format!("/instances/{instance}")).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(s.sim.counters().successes(Operation::Federate), 1);
+}
