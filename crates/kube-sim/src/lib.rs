@@ -21,6 +21,43 @@
 //! [`KubeSim::start_agent`] runs a Cilium agent for it over HTTP, and the returned
 //! [`agent::AgentHandle`] sets the desired pod count and reads statistics and violations.
 //!
+//! ```
+//! use std::time::Duration;
+//!
+//! use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+//! use kube_sim::{AgentSettings, KubeSim, NodeSpec, Settings};
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = KubeSim::start(Settings::default()).await?;
+//! sim.add_node(&NodeSpec::oci("worker-1", "ocid1.instance.oc1..aaaa").internal_ip("10.0.0.5"))?;
+//!
+//! // A Cilium agent for the node, reporting usage every 50 ms instead of every 15 s.
+//! let settings = AgentSettings::fast(Duration::from_millis(50)).desired_pods(3);
+//! let agent = sim.start_agent("worker-1", settings).await?;
+//! while sim.cilium_node("worker-1").is_none() {
+//!     tokio::time::sleep(Duration::from_millis(10)).await;
+//! }
+//!
+//! // Play the operator (the real one would get `sim.kubeconfig_path()`): fill the pool.
+//! let gvk = GroupVersionKind::gvk("cilium.io", "v2", "CiliumNode");
+//! let resource = ApiResource::from_gvk_with_plural(&gvk, "ciliumnodes");
+//! let cilium_nodes: Api<DynamicObject> = Api::all_with(sim.client().await?, &resource);
+//! let pool: serde_json::Map<_, _> =
+//!     (1..=5).map(|i| (format!("10.0.1.{i}"), json!({"resource": "ocid1.vnic.oc1..v"}))).collect();
+//! let patch = Patch::Merge(json!({"spec": {"ipam": {"pool": pool}}}));
+//! cilium_nodes.patch("worker-1", &PatchParams::default(), &patch).await?;
+//!
+//! // Router, health and three pods take the five addresses.
+//! let (_, ok) = agent.wait_for(Duration::from_secs(5), |s| s.pods_running == 3).await;
+//! assert!(ok);
+//! assert_eq!(agent.allocations().len(), 5);
+//! assert!(sim.violations().is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Known gaps: namespaces are not objects (any namespace name is accepted); core and
 //! events.k8s.io Events are separate collections; `resourceVersionMatch=Exact` lists are only
 //! served for the current version; field selectors accept any path.
