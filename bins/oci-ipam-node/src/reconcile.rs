@@ -678,3 +678,85 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn link(index: u32, name: &str, mac: [u8; 6]) -> ObservedLink {
+        ObservedLink {
+            index,
+            name: name.to_owned(),
+            mac: Some(MacAddr::new(mac)),
+            mtu: Some(1500),
+            up: true,
+            kind: None,
+            vlan_id: None,
+            parent: None,
+            controller: None,
+        }
+    }
+
+    fn vnic(mac: [u8; 6]) -> Vnic {
+        Vnic::new(
+            "ocid1.vnic.oc1.phx.a".parse().unwrap(),
+            VnicRole::Secondary,
+            MacAddr::new(mac),
+            Ipv4Addr::new(10, 0, 1, 1),
+            "10.0.1.0/24".parse().unwrap(),
+        )
+    }
+
+    const MAC: [u8; 6] = [2, 0, 0x17, 0, 0, 1];
+
+    #[test]
+    fn one_link_with_the_mac_is_the_vnic() {
+        let links = [
+            link(1, "lo", [0; 6]),
+            link(2, "ens3", [2; 6]),
+            link(3, "ens5", MAC),
+        ];
+
+        assert_eq!(find_by_mac(&links, &vnic(MAC)).unwrap().name, "ens5");
+    }
+
+    #[test]
+    fn two_links_with_the_mac_are_refused_but_derived_and_enslaved_ones_do_not_count() {
+        let mut vlan = link(4, "ens5.7", MAC);
+        vlan.kind = Some("vlan".into());
+        vlan.parent = Some(3);
+        let mut enslaved = link(5, "bond-port", MAC);
+        enslaved.controller = Some(9);
+        let links = [link(3, "ens5", MAC), vlan, enslaved];
+
+        assert_eq!(find_by_mac(&links, &vnic(MAC)).unwrap().name, "ens5");
+
+        let twins = [link(3, "ens5", MAC), link(6, "ens6", MAC)];
+        let (reason, message) = find_by_mac(&twins, &vnic(MAC)).unwrap_err();
+        assert_eq!(reason, NotReadyReason::AmbiguousLink);
+        assert!(message.contains("ens5, ens6"), "{message}");
+
+        let (reason, _) = find_by_mac(&[link(1, "ens3", [2; 6])], &vnic(MAC)).unwrap_err();
+        assert_eq!(reason, NotReadyReason::LinkNotFound);
+    }
+
+    #[test]
+    fn bare_metal_vnic_link_is_the_vlan_with_its_tag_and_mac() {
+        let mut macvlan = link(10, "ocim101", MAC);
+        macvlan.kind = Some("macvlan".into());
+        macvlan.parent = Some(2);
+        let mut vlan = link(11, "ociv101", MAC);
+        vlan.kind = Some("vlan".into());
+        vlan.vlan_id = Some(101);
+        vlan.parent = Some(10);
+        let mut other_tag = link(12, "ociv102", MAC);
+        other_tag.kind = Some("vlan".into());
+        other_tag.vlan_id = Some(102);
+        let links = [link(2, "eno1", [2; 6]), macvlan, vlan, other_tag];
+
+        let found = find_vlan(&links, &vnic(MAC), 101).unwrap().unwrap();
+        assert_eq!(found.name, "ociv101");
+        assert!(find_vlan(&links, &vnic(MAC), 103).unwrap().is_none());
+    }
+}
