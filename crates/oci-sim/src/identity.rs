@@ -148,6 +148,7 @@ impl Identity {
             leaf_key.public_key(),
             &authority.intermediate_key,
             now,
+            // Shortcoming: leaves never rotate (OCI rotates them); refreshes get the same one.
             Duration::from_secs(30 * 86_400),
         )?;
         let cert_pem = to_pem(&leaf, "the instance certificate")?;

@@ -368,6 +368,10 @@ async fn federation(AxumState(shared): AxumState<Arc<Shared>>, request: Request)
     }
 }
 
+/// Closes the request's connection without an answer.
+///
+/// Shortcoming: the socket is closed normally (FIN), not reset (RST); clients see a connection
+/// closed before the response, which is how they classify resets anyway.
 async fn drop_connection(kill: Option<ConnectionKill>) -> Response {
     match kill {
         Some(ConnectionKill(kill)) => {

@@ -478,6 +478,8 @@ impl State {
     }
 
     /// Ends an attachment: DETACHED, VNIC and all its private IPs gone, addresses freed.
+    /// Shortcoming: DETACHED attachments stay listed for the simulator's lifetime, where OCI
+    /// drops them after a while.
     fn finish_detach(&mut self, attachment_id: &str) {
         self.pending.remove(attachment_id);
         let Some(attachment) = self.attachments.get_mut(attachment_id) else {
@@ -670,6 +672,9 @@ impl State {
 
     /// Creates with `opc-retry-token`: a replay within 24 h returns the first answer; a
     /// replay after the created resource went away gets `409 InvalidatedRetryToken`.
+    ///
+    /// Shortcoming: tokens are keyed by operation and token only, so a repeat with a different
+    /// body also replays the first answer (what OCI does in that case is not documented).
     fn with_retry_token(
         &mut self,
         operation: Operation,
@@ -1025,6 +1030,7 @@ impl State {
         now: SystemTime,
     ) -> Result<(Reply, String), WireError> {
         let details: CreatePrivateIpDetails = parse_body(request)?;
+        // Shortcoming: IP CIDR addresses (one object carrying a block) are not simulated.
         if details.cidr_prefix_length.is_some() {
             return Err(WireError::invalid(
                 "cidrPrefixLength (IP CIDR addresses) is not supported by oci-sim",
