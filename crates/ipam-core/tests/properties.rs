@@ -233,10 +233,7 @@ fn check_invariants(snapshot: &Snapshot, plan: &Plan) {
                     assert_eq!(node.attaching_vnics, 0, "attach while one is in flight");
                     assert_eq!(policy.secondary_vnics, SecondaryVnics::Attach);
                     let limit = max_vnics(node).unwrap().max_vnics;
-                    assert!(
-                        node.vnics.len() < limit as usize,
-                        "VNIC limit exceeded"
-                    );
+                    assert!(node.vnics.len() < limit as usize, "VNIC limit exceeded");
                 }
                 Action::MarkForRelease { ips } => {
                     for ip in ips {

@@ -178,25 +178,37 @@ impl CapacityPolicy {
     /// The policy with `ips_per_vnic` secondary addresses per VNIC.
     #[must_use]
     pub fn with_ips_per_vnic(self, ips_per_vnic: IpsPerVnic) -> Self {
-        Self { ips_per_vnic, ..self }
+        Self {
+            ips_per_vnic,
+            ..self
+        }
     }
 
     /// The policy with pods using VNICs from index `first_vnic_index` on.
     #[must_use]
     pub fn with_first_vnic_index(self, first_vnic_index: u32) -> Self {
-        Self { first_vnic_index, ..self }
+        Self {
+            first_vnic_index,
+            ..self
+        }
     }
 
     /// The policy with the given secondary-VNIC mode.
     #[must_use]
     pub fn with_secondary_vnics(self, secondary_vnics: SecondaryVnics) -> Self {
-        Self { secondary_vnics, ..self }
+        Self {
+            secondary_vnics,
+            ..self
+        }
     }
 
     /// The policy with the kubelet's pod limit set to `kubelet_max_pods`.
     #[must_use]
     pub fn with_kubelet_max_pods(self, kubelet_max_pods: u32) -> Self {
-        Self { kubelet_max_pods, ..self }
+        Self {
+            kubelet_max_pods,
+            ..self
+        }
     }
 }
 
