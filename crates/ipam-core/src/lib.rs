@@ -35,6 +35,10 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 //!
+//! # Scope
+//!
+//! IPv4 only: IPv6 addresses on VNICs and IP CIDR (prefix) objects are not modelled.
+//!
 //! # Guarantees
 //!
 //! - No subnet is promised more addresses than it has free; a new VNIC's own primary address

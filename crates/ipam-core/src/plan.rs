@@ -813,6 +813,11 @@ fn subnet_exhausted(ledger: &Ledger<'_>, subnet: Option<usize>, what: &str) -> B
 }
 
 /// Release for one node: delete what the agent agreed to give up, and mark new excess.
+///
+/// Known gaps, left to the operator because the plan has no action for them: marks on
+/// addresses that stopped being excess are not withdrawn (Cilium's `abortNoLongerExcessIPs`),
+/// `do-not-release` entries are not cleared, and Cilium's `excess-ip-release-delay` is not
+/// applied (planning reads no clock), so the operator must hold a mark until that delay passes.
 fn plan_release(
     policy: &Policy,
     node: &Node,
