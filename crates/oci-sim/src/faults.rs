@@ -370,11 +370,62 @@ pub(crate) enum Injected {
     LostResponse,
 }
 
-/// The seeded decision maker.
+/// A fault scripted for the next calls of an operation ([`Sim::inject`](crate::Sim::inject)):
+/// deterministic, unlike the rates of [`FaultSpec`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// `429 TooManyRequests`.
+    TooManyRequests,
+    /// `500 InternalServerError`.
+    InternalServerError,
+    /// `501 MethodNotImplemented` (not retryable).
+    MethodNotImplemented,
+    /// `502 BadGateway`.
+    BadGateway,
+    /// `503 ServiceUnavailable`.
+    ServiceUnavailable,
+    /// `504 GatewayTimeout`.
+    GatewayTimeout,
+    /// `409 IncorrectState` (retryable per the SDKs).
+    IncorrectState,
+    /// `409 LockConflict` (retryable per the SDKs).
+    LockConflict,
+    /// `401 NotAuthenticated` (as an expired token would get).
+    NotAuthenticated,
+    /// The connection closes without an answer; nothing is done.
+    ConnectionReset,
+    /// The request hangs this long, then the connection closes; nothing is done.
+    Hang(Duration),
+    /// The operation is carried out, then the connection closes without an answer.
+    LostResponse,
+}
+
+impl Fault {
+    fn injected(self) -> Injected {
+        match self {
+            Fault::TooManyRequests => Injected::Status(429, "TooManyRequests"),
+            Fault::InternalServerError => Injected::Status(500, "InternalServerError"),
+            Fault::MethodNotImplemented => Injected::Status(501, "MethodNotImplemented"),
+            Fault::BadGateway => Injected::Status(502, "BadGateway"),
+            Fault::ServiceUnavailable => Injected::Status(503, "ServiceUnavailable"),
+            Fault::GatewayTimeout => Injected::Status(504, "GatewayTimeout"),
+            Fault::IncorrectState => Injected::Status(409, "IncorrectState"),
+            Fault::LockConflict => Injected::Status(409, "LockConflict"),
+            Fault::NotAuthenticated => Injected::Status(401, "NotAuthenticated"),
+            Fault::ConnectionReset => Injected::Reset,
+            Fault::Hang(duration) => Injected::Hang(duration),
+            Fault::LostResponse => Injected::LostResponse,
+        }
+    }
+}
+
+/// The seeded decision maker, plus scripted faults that take precedence.
 #[derive(Debug)]
 pub(crate) struct FaultInjector {
     settings: FaultSettings,
     rngs: BTreeMap<Operation, ChaCha8Rng>,
+    scripted: BTreeMap<Operation, std::collections::VecDeque<Injected>>,
 }
 
 impl FaultInjector {
@@ -382,15 +433,33 @@ impl FaultInjector {
         Self {
             settings,
             rngs: BTreeMap::new(),
+            scripted: BTreeMap::new(),
         }
     }
 
+    /// Replaces the settings and re-seeds; scripted faults stay queued.
     pub(crate) fn replace(&mut self, settings: FaultSettings) {
-        *self = Self::new(settings);
+        self.settings = settings;
+        self.rngs.clear();
+    }
+
+    /// Queues `fault` for the next `times` calls of `operation`.
+    pub(crate) fn script(&mut self, operation: Operation, fault: Fault, times: usize) {
+        let queue = self.scripted.entry(operation).or_default();
+        queue.extend(std::iter::repeat_n(fault.injected(), times));
     }
 
     /// Draws latency and fault for one request of `operation`.
     pub(crate) fn decide(&mut self, operation: Operation) -> (Duration, Injected) {
+        let scripted = self
+            .scripted
+            .get_mut(&operation)
+            .and_then(|q| q.pop_front());
+        let (latency, drawn) = self.draw(operation);
+        (latency, scripted.unwrap_or(drawn))
+    }
+
+    fn draw(&mut self, operation: Operation) -> (Duration, Injected) {
         let spec = *self.settings.spec(operation);
         let seed = self.settings.seed;
         let rng = self.rngs.entry(operation).or_insert_with(|| {

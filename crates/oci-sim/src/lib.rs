@@ -79,6 +79,7 @@ mod world;
 pub use crate::clock::SimClock;
 pub use crate::error::SimError;
 pub use crate::faults::Counters;
+pub use crate::faults::Fault;
 pub use crate::faults::FaultSettings;
 pub use crate::faults::FaultSpec;
 pub use crate::faults::Latency;

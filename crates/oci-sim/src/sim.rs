@@ -261,6 +261,17 @@ impl Sim {
         Ok(())
     }
 
+    /// Scripts `fault` for the next `times` calls of `operation`, ahead of (and regardless
+    /// of) the random fault settings: deterministic faults for retry tests. The latency of
+    /// the fault settings still applies.
+    pub fn inject(&self, operation: crate::faults::Operation, fault: crate::Fault, times: usize) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .script(operation, fault, times);
+    }
+
     /// Replaces the attach timing; applies to attachments made from now on.
     pub fn set_attach(&self, settings: AttachSettings) {
         self.shared.state().attach = settings;

@@ -10,6 +10,7 @@ use std::time::Instant;
 use common::Client;
 use http::Method;
 use oci_sim::AttachSettings;
+use oci_sim::Fault;
 use oci_sim::FaultSettings;
 use oci_sim::FaultSpec;
 use oci_sim::InstanceSpec;
@@ -292,6 +293,41 @@ async fn injected_statuses_resets_hangs_and_latency() {
 }
 
 #[tokio::test]
+async fn scripted_faults_hit_exactly_the_next_calls() {
+    let s = start(1).await;
+    let vnic = s.attach().await;
+    s.sim
+        .inject(Operation::CreatePrivateIp, Fault::IncorrectState, 2);
+    s.sim
+        .inject(Operation::CreatePrivateIp, Fault::NotAuthenticated, 1);
+    s.sim.inject(Operation::GetVnic, Fault::GatewayTimeout, 1);
+
+    let body = json!({ "vnicId": vnic });
+    for want in [
+        (409, "IncorrectState"),
+        (409, "IncorrectState"),
+        (401, "NotAuthenticated"),
+    ] {
+        let answer = s.client.post("/privateIps", body.clone(), &[]).await;
+        assert_eq!((answer.status, answer.code()), want);
+    }
+    assert_eq!(s.client.post("/privateIps", body, &[]).await.status, 200);
+    assert_eq!(s.client.get(&format!("/vnics/{vnic}")).await.status, 504);
+    assert_eq!(s.client.get(&format!("/vnics/{vnic}")).await.status, 200);
+
+    let counters = s.sim.counters();
+    assert_eq!(
+        counters.get(Operation::CreatePrivateIp, &Outcome::InjectedError(409)),
+        2
+    );
+    assert_eq!(counters.successes(Operation::CreatePrivateIp), 1);
+    assert_eq!(
+        s.sim.instance(&s.instance()).unwrap().secondary_ips().len(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn metadata_service_per_instance() {
     let s = start(2).await;
     let instance = s.instance();
@@ -487,4 +523,53 @@ async fn oci_auth_instance_principal_provider_signs_calls_the_simulator_accepts(
     let answer = client.get(&format!("/instances/{instance}")).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(s.sim.counters().successes(Operation::Federate), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_get_unique_addresses_and_one_attach_at_a_time() {
+    let s = std::sync::Arc::new(start(1).await);
+    let vnic = s.attach().await;
+
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        let vnic = vnic.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut addresses = Vec::new();
+            for _ in 0..3 {
+                let answer = s
+                    .client
+                    .post("/privateIps", json!({ "vnicId": vnic }), &[])
+                    .await;
+                assert_eq!(answer.status, 200, "{:?}", answer.body);
+                addresses.push(answer.body["ipAddress"].as_str().unwrap().to_owned());
+            }
+            addresses
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let unique: std::collections::BTreeSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), 24);
+
+    s.sim.set_attach(AttachSettings::new(60_000, 0, 0.0));
+    let mut attaches = Vec::new();
+    for _ in 0..4 {
+        let s = s.clone();
+        attaches.push(tokio::spawn(async move {
+            let body = json!({
+                "instanceId": s.instance(),
+                "createVnicDetails": { "subnetId": s.pods() },
+            });
+            s.client.post("/vnicAttachments", body, &[]).await.status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in attaches {
+        statuses.push(task.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409, 409, 409]);
 }
