@@ -191,6 +191,7 @@ async fn scenario(topology: &mut Topology) -> (Vec<String>, k8s_glue::OciNetwork
     config.attachment = AttachmentChoice::FromShape;
     config.reconcile = ReconcileConfig::default();
     let datapath = Datapath::connect(OwnerProtocol::default()).expect("netlink");
+    let client_for_checks = client.clone();
     let mut agent = Agent::new(
         config,
         client,
@@ -206,6 +207,27 @@ async fn scenario(topology: &mut Topology) -> (Vec<String>, k8s_glue::OciNetwork
         .expect("pass ran");
     assert!(report.all_ready(), "{report:#?}");
     assert_eq!(report.vnics.values().map(|v| v.addresses).sum::<usize>(), 1);
+
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::all(client_for_checks.clone());
+    let reasons: Vec<String> = events
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect();
+    assert_eq!(
+        reasons,
+        vec!["VnicReady".to_owned(), "VnicReady".to_owned()]
+    );
+
+    // A second pass with nothing changed changes nothing.
+    let again = agent
+        .pass(Some(&cilium), Some(&ours))
+        .await
+        .expect("pass ran");
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
 
     let text = agent.health().metrics.encode().expect("metrics");
     assert!(text.contains("oci_ipam_node_vnics_ready 2"), "{text}");
