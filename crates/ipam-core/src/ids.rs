@@ -1,12 +1,14 @@
 //! Domain newtypes: OCIDs, node names, availability domains and IPv4 CIDR blocks.
 //!
 //! Each parses from text with `FromStr` (and through serde), rejects malformed values with an
-//! error naming them, and displays back to the same text.
+//! error naming them, and displays back to the same text. Text values are shared (`Arc<str>`),
+//! so the many copies a plan makes of node names and OCIDs cost no allocation.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -76,14 +78,14 @@ macro_rules! ocid {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $pattern:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl FromStr for $name {
             type Err = Error;
 
             fn from_str(value: &str) -> Result<Self, Error> {
                 if is_ocid(value, $kind) {
-                    Ok(Self(value.to_owned()))
+                    Ok(Self(Arc::from(value)))
                 } else {
                     Err(Error::ParseOcid { kind: $kind, value: excerpt(value) })
                 }
@@ -117,7 +119,7 @@ ocid!(
 
 /// A Kubernetes node name (a DNS subdomain: lowercase letters, digits, `-` and `.`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NodeName(String);
+pub struct NodeName(Arc<str>);
 
 impl FromStr for NodeName {
     type Err = Error;
@@ -138,7 +140,7 @@ impl FromStr for NodeName {
                 .is_some_and(|b| b.is_ascii_alphanumeric());
 
         if well_formed {
-            Ok(Self(value.to_owned()))
+            Ok(Self(Arc::from(value)))
         } else {
             Err(Error::ParseNodeName {
                 value: excerpt(value),
@@ -156,7 +158,7 @@ text_newtype!(
 
 /// An availability domain name, such as `Uocm:PHX-AD-1`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AvailabilityDomain(String);
+pub struct AvailabilityDomain(Arc<str>);
 
 impl FromStr for AvailabilityDomain {
     type Err = Error;
@@ -169,7 +171,7 @@ impl FromStr for AvailabilityDomain {
                 .all(|b| b.is_ascii_alphanumeric() || b":-_.".contains(&b));
 
         if well_formed {
-            Ok(Self(value.to_owned()))
+            Ok(Self(Arc::from(value)))
         } else {
             Err(Error::ParseAvailabilityDomain {
                 value: excerpt(value),

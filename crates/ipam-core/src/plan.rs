@@ -178,23 +178,39 @@ pub fn plan(snapshot: &Snapshot) -> Plan {
         .collect();
 
     // By name first; the stable sort by need then keeps names in order among equal needs.
-    let mut by_name: Vec<usize> = (0..snapshot.nodes.len()).collect();
-    by_name.sort_unstable_by(|&a, &b| {
-        let (x, y) = (&snapshot.nodes[a], &snapshot.nodes[b]);
-        // Duplicate names (an invalid snapshot) fall back to the instance, then the position.
-        x.name
-            .cmp(&y.name)
-            .then_with(|| x.instance_id.cmp(&y.instance_id))
-            .then(a.cmp(&b))
+    // Sorting on a name prefix held inline avoids chasing every name's heap allocation.
+    let mut keyed: Vec<(u128, usize)> = snapshot
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| (name_prefix(node.name.as_str()), index))
+        .collect();
+    keyed.sort_unstable_by(|&(key_a, a), &(key_b, b)| {
+        key_a.cmp(&key_b).then_with(|| {
+            let (x, y) = (&snapshot.nodes[a], &snapshot.nodes[b]);
+            // Duplicate names (an invalid snapshot) fall back to the instance, then position.
+            x.name
+                .cmp(&y.name)
+                .then_with(|| x.instance_id.cmp(&y.instance_id))
+                .then(a.cmp(&b))
+        })
     });
+    let by_name: Vec<usize> = keyed.into_iter().map(|(_, index)| index).collect();
     let mut order: Vec<usize> = (0..by_name.len()).collect();
     order.sort_by_key(|&rank| std::cmp::Reverse(demands[by_name[rank]].needed));
 
+    let mut scratch = Scratch::default();
     let mut planned: Vec<Option<NodePlan>> = vec![None; by_name.len()];
     for rank in order {
         let index = by_name[rank];
         let node = &snapshot.nodes[index];
-        planned[rank] = Some(plan_node(policy, node, &demands[index], &mut ledger));
+        planned[rank] = Some(plan_node(
+            policy,
+            node,
+            &demands[index],
+            &mut ledger,
+            &mut scratch,
+        ));
     }
     let nodes: Vec<NodePlan> = planned.into_iter().flatten().collect();
 
@@ -440,11 +456,17 @@ impl<'s> Ledger<'s> {
 /// Why a node cannot get everything it wants: the limit that binds and a sentence on it.
 struct Blocked(ShortfallReason, String);
 
-fn plan_node(policy: &Policy, node: &Node, demand: &Demand, ledger: &mut Ledger<'_>) -> NodePlan {
+fn plan_node(
+    policy: &Policy,
+    node: &Node,
+    demand: &Demand,
+    ledger: &mut Ledger<'_>,
+    scratch: &mut Scratch,
+) -> NodePlan {
     let mut actions = Vec::new();
 
     if policy.release_excess == ReleaseExcess::Release {
-        plan_release(policy, node, demand, ledger, &mut actions);
+        plan_release(policy, node, demand, ledger, scratch, &mut actions);
     }
 
     let shortfall = if demand.needed > 0 || demand.needed_unclamped > 0 {
@@ -823,13 +845,16 @@ fn plan_release(
     node: &Node,
     demand: &Demand,
     ledger: &mut Ledger<'_>,
+    scratch: &mut Scratch,
     actions: &mut Vec<Action>,
 ) {
     if demand.excess == 0 && node.release_ips.is_empty() {
         return;
     }
 
-    let used = IpSet::new(&node.used);
+    let used = &mut scratch.used;
+    used.fill(&node.used);
+    let used = &*used;
     let is_used = |ip: &Ipv4Addr| used.contains(*ip);
     let handshake = !node.release_ips.is_empty();
 
@@ -893,24 +918,40 @@ fn plan_release(
     }
 }
 
+/// Buffers reused from node to node, so planning a node allocates only what the plan keeps.
+#[derive(Default)]
+struct Scratch {
+    used: IpSet,
+}
+
 /// A set of IPv4 addresses for membership tests: an open-addressing table of integers,
 /// cheaper than sorting or hashing with SipHash for the few dozen addresses of one node.
+#[derive(Default)]
 struct IpSet {
     slots: Vec<u32>,
     has_zero: bool,
 }
 
 impl IpSet {
+    #[cfg(test)]
     fn new(ips: &[Ipv4Addr]) -> Self {
-        let size = (ips.len() * 2).next_power_of_two().max(8);
         let mut set = Self {
-            slots: vec![0; size],
+            slots: Vec::new(),
             has_zero: false,
         };
-        for ip in ips {
-            set.insert(u32::from(*ip));
-        }
+        set.fill(ips);
         set
+    }
+
+    /// Empties the set, keeping its memory, and fills it with `ips`.
+    fn fill(&mut self, ips: &[Ipv4Addr]) {
+        let size = (ips.len() * 2).next_power_of_two().max(8);
+        self.slots.clear();
+        self.slots.resize(size, 0);
+        self.has_zero = false;
+        for ip in ips {
+            self.insert(u32::from(*ip));
+        }
     }
 
     fn slot(&self, value: u32) -> usize {
@@ -958,6 +999,15 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The first 16 bytes of a name as a big-endian integer, zero-padded: it orders names as
+/// their bytes do, and equal keys only mean "compare the rest".
+fn name_prefix(name: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let head = &name.as_bytes()[..name.len().min(16)];
+    bytes[..head.len()].copy_from_slice(head);
+    u128::from_be_bytes(bytes)
 }
 
 fn clamp_u32(value: i64) -> u32 {
