@@ -187,8 +187,9 @@ impl InstancePrincipalBuilder {
 /// intermediate certificate → federation call signed with the leaf key → session token.
 /// The (token, session key) pair is swapped as one value, so a [`Credentials`] snapshot
 /// never mixes a new token with an old key. Tokens are refreshed when they come within the
-/// refresh margin of `exp`, and on demand (a `401`) through
-/// [`CredentialProvider::refresh`]; concurrent refreshes are coalesced.
+/// refresh margin of `exp` (if that fails, the current token is used until it expires), and
+/// on demand (a `401`) through [`CredentialProvider::refresh`], which reports failures;
+/// concurrent refreshes are coalesced.
 pub struct InstancePrincipalProvider {
     config: InstancePrincipalBuilder,
     current: RwLock<Option<Arc<Session>>>,
@@ -490,8 +491,21 @@ impl CredentialProvider for InstancePrincipalProvider {
             {
                 return Ok(session.credentials.clone());
             }
-            self.refresh_locked(now, current.map(|s| s.generation), false)
-                .await
+            let refreshed = self
+                .refresh_locked(now, current.as_ref().map(|s| s.generation), false)
+                .await;
+
+            // A failed early refresh keeps the current token while it is still valid.
+            match (refreshed, self.snapshot()) {
+                (Err(error), Some(session)) if now < session.token.expires_at() => {
+                    tracing::debug!(
+                        error = &error as &dyn std::error::Error,
+                        "refreshing the session token failed; the current one is still valid"
+                    );
+                    Ok(session.credentials.clone())
+                }
+                (result, _) => result,
+            }
         })
     }
 

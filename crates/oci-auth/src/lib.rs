@@ -11,6 +11,35 @@
 //! Long-running clients hold an `Arc<dyn` [`CredentialProvider`]`>` and take one
 //! [`Credentials`] snapshot per request.
 //!
+//! # Credentials
+//!
+//! ```no_run
+//! use std::time::SystemTime;
+//! use oci_auth::{AuthConfig, AuthMethod};
+//!
+//! # async fn demo() -> Result<(), oci_auth::Error> {
+//! // `auto`: resource principal if its variables are set, else ~/.oci/config, else the
+//! // instance's own identity (IMDS + federation).
+//! let provider = AuthConfig::new(AuthMethod::Auto).profile("DEFAULT").build()?;
+//! # #[allow(clippy::disallowed_methods)]
+//! let now = SystemTime::now();
+//! let credentials = provider.credentials(now).await?; // one snapshot per request
+//! // ... sign with `credentials.sign(&request, now)`; on a 401, `provider.refresh(now)`
+//! // once and retry with a fresh date.
+//! # Ok(()) }
+//! ```
+//!
+//! | source | type | key id |
+//! |---|---|---|
+//! | `~/.oci/config` API key | [`StaticProvider`] via [`ConfigProfile::into_provider`] | `<tenancy>/<user>/<fingerprint>` |
+//! | `security_token_file` | [`SessionTokenProvider`] | `ST$<token>` |
+//! | instance principal | [`InstancePrincipalProvider`] | `ST$<token>`, fresh RSA-2048 key per token |
+//! | resource principal v2.2 | [`ResourcePrincipalProvider`] | `ST$<RPST>` |
+//!
+//! IMDS and federation calls go through the small [`HttpTransport`] trait; the
+//! `reqwest` feature (on by default) provides [`ReqwestTransport`] (rustls). Every base URL
+//! can be overridden (`OCI_METADATA_BASE_URL`, [`InstancePrincipalBuilder`]).
+//!
 //! # Verifying requests (servers and simulators)
 //!
 //! [`ReceivedRequest`] rebuilds the signing string of a received request, and

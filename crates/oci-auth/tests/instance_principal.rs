@@ -628,3 +628,24 @@ async fn real_rsa_2048_session_key_generation() {
     assert_eq!(public.size(), 256);
     assert_eq!(public.e(), &rsa::BigUint::from(65_537u32));
 }
+
+#[tokio::test]
+async fn failed_early_refresh_keeps_the_valid_token_until_it_expires() {
+    let sim = Sim::new(Layout::SeparateRdns);
+    let provider = provider_for(&sim).await;
+    let first = provider.credentials(at(T0)).await.unwrap();
+
+    *sim.federation_failure.lock().unwrap() = Some((StatusCode::BAD_GATEWAY, "BadGateway"));
+    let within_margin = provider.credentials(at(T0 + LIFETIME - 100)).await.unwrap();
+    assert_eq!(token_of(&within_margin), token_of(&first));
+    assert!(
+        provider.refresh(at(T0 + LIFETIME - 100)).await.is_err(),
+        "forced refresh reports"
+    );
+
+    let expired = provider.credentials(at(T0 + LIFETIME)).await.unwrap_err();
+    assert!(
+        matches!(expired, Error::FederateStatus { status: 502, .. }),
+        "{expired:?}"
+    );
+}
