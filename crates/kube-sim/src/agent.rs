@@ -127,7 +127,7 @@ pub enum HealthChecking {
 }
 
 /// Where an agent is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[non_exhaustive]
 pub enum AgentPhase {
     /// Creating or updating the CiliumNode.
@@ -142,7 +142,8 @@ pub enum AgentPhase {
 }
 
 /// Counters and state of one agent, as last published.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AgentStats {
     /// Phase.
@@ -178,7 +179,8 @@ pub struct AgentStats {
 }
 
 /// Something an agent saw that must never happen to a correctly run node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "violation")]
 #[non_exhaustive]
 pub enum Violation {
     /// An address the agent had handed out vanished from `spec.ipam.pool`.
@@ -302,7 +304,7 @@ impl AgentHandle {
 }
 
 /// All agents of one [`crate::KubeSim`], with the cluster-wide checks.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Fleet {
     shared: Arc<FleetShared>,
 }
@@ -337,6 +339,13 @@ impl Fleet {
         lock(&self.shared.agents)
             .get(node)
             .map(|(handle, _)| handle.clone())
+    }
+
+    pub(crate) fn handles(&self) -> Vec<AgentHandle> {
+        lock(&self.shared.agents)
+            .values()
+            .map(|(handle, _)| handle.clone())
+            .collect()
     }
 
     pub(crate) fn stop(&self, node: &str) {

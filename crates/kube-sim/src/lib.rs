@@ -17,6 +17,9 @@
 //! ownership), the status subresource, finalizers, owner references with synchronous
 //! garbage collection, discovery and `Status` error bodies.
 //!
+//! Outside the process, the `kube-sim` binary serves the same API, and [`control`] documents
+//! the `/kube-sim/v1/...` endpoints that add nodes with agents, scale pods and read statistics.
+//!
 //! Simulated agents live in [`agent`]: [`KubeSim::add_node`] creates a Node,
 //! [`KubeSim::start_agent`] runs a Cilium agent for it over HTTP, and the returned
 //! [`agent::AgentHandle`] sets the desired pod count and reads statistics and violations.
@@ -64,6 +67,7 @@
 
 pub mod agent;
 mod clock;
+pub mod control;
 mod patch;
 pub mod resource;
 pub mod schema;
@@ -359,6 +363,23 @@ impl KubeSim {
             .local_addr()
             .map_err(|source| Error::Bind { source })?;
 
+        let kubeconfig = tempfile::Builder::new()
+            .prefix("kube-sim-")
+            .tempdir()
+            .map_err(|source| Error::WriteKubeconfig {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let base_url = format!("http://{address}");
+        let path = kubeconfig.path().join("kubeconfig");
+        std::fs::write(&path, kubeconfig_text(&base_url, &settings.auth)).map_err(|source| {
+            Error::WriteKubeconfig {
+                path: path.clone(),
+                source,
+            }
+        })?;
+
+        let agents = agent::Fleet::default();
         let token = match &settings.auth {
             Auth::Token(token) => Some(Arc::from(token.as_str())),
             Auth::None => None,
@@ -368,6 +389,12 @@ impl KubeSim {
             token,
             bookmark_interval: settings.bookmark_interval,
             address: address.to_string(),
+            control: control::Control {
+                store: store.clone(),
+                fleet: agents.clone(),
+                kubeconfig: path,
+                base_url,
+            },
         });
         let server = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, router).await {
@@ -378,28 +405,15 @@ impl KubeSim {
             }
         });
 
-        let kubeconfig = tempfile::Builder::new()
-            .prefix("kube-sim-")
-            .tempdir()
-            .map_err(|source| Error::WriteKubeconfig {
-                path: std::env::temp_dir(),
-                source,
-            })?;
-        let sim = Self {
+        tracing::debug!(%address, "kube-sim started");
+        Ok(Self {
             store,
             address,
             auth: settings.auth,
             kubeconfig,
             server,
-            agents: agent::Fleet::default(),
-        };
-        let path = sim.kubeconfig_path();
-        std::fs::write(&path, sim.kubeconfig_yaml()).map_err(|source| Error::WriteKubeconfig {
-            path: path.clone(),
-            source,
-        })?;
-        tracing::debug!(address = %sim.address, "kube-sim started");
-        Ok(sim)
+            agents,
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -424,21 +438,7 @@ impl KubeSim {
     /// bearer token when [`Auth::Token`] is set.
     #[must_use]
     pub fn kubeconfig_yaml(&self) -> String {
-        let user = match &self.auth {
-            Auth::Token(token) => json!({"token": token}),
-            Auth::None => json!({}),
-        };
-        let config = json!({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "kube-sim", "cluster": {"server": self.base_url()}}],
-            "users": [{"name": "kube-sim", "user": user}],
-            "contexts": [{"name": "kube-sim",
-                          "context": {"cluster": "kube-sim", "user": "kube-sim",
-                                      "namespace": "default"}}],
-            "current-context": "kube-sim",
-        });
-        serde_yaml::to_string(&config).unwrap_or_default()
+        kubeconfig_text(&self.base_url(), &self.auth)
     }
 
     /// A kube-rs client for this server, built from the generated kubeconfig.
@@ -555,6 +555,25 @@ pub async fn client_for(kubeconfig: &Path, url: &str) -> Result<kube::Client, Er
             .await
             .map_err(|source| wrap(kube::Error::InferKubeconfig(source)))?;
     kube::Client::try_from(config).map_err(wrap)
+}
+
+/// A kubeconfig with one cluster, user and context named `kube-sim`.
+fn kubeconfig_text(base_url: &str, auth: &Auth) -> String {
+    let user = match auth {
+        Auth::Token(token) => json!({"token": token}),
+        Auth::None => json!({}),
+    };
+    let config = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kube-sim", "cluster": {"server": base_url}}],
+        "users": [{"name": "kube-sim", "user": user}],
+        "contexts": [{"name": "kube-sim",
+                      "context": {"cluster": "kube-sim", "user": "kube-sim",
+                                  "namespace": "default"}}],
+        "current-context": "kube-sim",
+    });
+    serde_yaml::to_string(&config).unwrap_or_default()
 }
 
 fn parse_document(document: &str) -> Result<Value, Error> {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::control::Control;
 use crate::resource::{ResourceType, Subresource};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{
@@ -27,6 +28,7 @@ pub(crate) struct ServerState {
     pub(crate) token: Option<Arc<str>>,
     pub(crate) bookmark_interval: Duration,
     pub(crate) address: String,
+    pub(crate) control: Control,
 }
 
 /// The whole API as one router (every path goes through [`handle`]).
@@ -65,6 +67,13 @@ async fn handle(State(state): State<ServerState>, request: Request) -> Response 
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
+
+    if let ["kube-sim", "v1", rest @ ..] = segments.as_slice() {
+        return match state.control.serve(&parts.method, rest, &body).await {
+            Ok(answer) => json_response(StatusCode::OK, &answer),
+            Err(err) => error(&err),
+        };
+    }
 
     match discovery(&state, &segments) {
         Some(document) if parts.method == Method::GET => json_response(StatusCode::OK, &document),
