@@ -26,6 +26,7 @@ use crate::faults::Outcome;
 use crate::identity::Subject;
 use crate::model::AttachmentState;
 use crate::model::InstanceState;
+use crate::server::ErrorFormat;
 use crate::server::Shared;
 use crate::state::State;
 
@@ -35,7 +36,7 @@ pub(crate) async fn metadata_root(
     Path(instance): Path<String>,
     request: Request,
 ) -> Response {
-    serve(state, instance, String::new(), request)
+    serve(state, instance, String::new(), request).await
 }
 
 /// `GET /imds/{instance}/opc/v2/{rest}`.
@@ -44,16 +45,34 @@ pub(crate) async fn metadata(
     Path((instance, rest)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    serve(state, instance, rest, request)
+    serve(state, instance, rest, request).await
 }
 
-fn serve(
+async fn serve(
     AxumState(shared): AxumState<Arc<Shared>>,
     instance: String,
     rest: String,
     request: Request,
 ) -> Response {
+    let kill = crate::server::connection_kill(request.extensions());
+    let injected = crate::server::inject(
+        &shared,
+        Operation::Metadata,
+        kill.clone(),
+        request.headers(),
+        ErrorFormat::Text,
+    )
+    .await;
+    let lose_response = match injected {
+        Ok(lose) => lose,
+        Err(response) => return response,
+    };
+
     let (status, response) = answer(&shared, &instance, &rest, &request);
+    if lose_response {
+        shared.count(Operation::Metadata, Outcome::InjectedLostResponse);
+        return crate::server::drop_connection(kill).await;
+    }
     let outcome = if status.is_success() {
         Outcome::Success(status.as_u16())
     } else {

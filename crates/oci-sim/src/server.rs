@@ -80,7 +80,7 @@ impl Shared {
 
 /// Lets a handler close the connection its request arrived on.
 #[derive(Clone, Debug)]
-struct ConnectionKill(Arc<Notify>);
+pub(crate) struct ConnectionKill(Arc<Notify>);
 
 /// The router over all three services: core API, metadata, federation.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -250,28 +250,18 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
         }
     };
 
-    let (latency, injected) = shared.decide(operation);
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    match injected {
-        Injected::Serve | Injected::LostResponse => {}
-        Injected::Status(status, code) => {
-            shared.count(operation, Outcome::InjectedError(status));
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let error = WireError::new(status, code, "Injected by oci-sim fault settings");
-            return error_response(&error, &parts.headers);
-        }
-        Injected::Reset => {
-            shared.count(operation, Outcome::InjectedReset);
-            return drop_connection(kill).await;
-        }
-        Injected::Hang(duration) => {
-            shared.count(operation, Outcome::InjectedHang);
-            tokio::time::sleep(duration).await;
-            return drop_connection(kill).await;
-        }
-    }
+    let lose_response = match inject(
+        &shared,
+        operation,
+        kill.clone(),
+        &parts.headers,
+        ErrorFormat::Json,
+    )
+    .await
+    {
+        Ok(lose) => lose,
+        Err(response) => return response,
+    };
 
     let api_request = ApiRequest {
         id,
@@ -286,7 +276,7 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
 
     match result {
         Ok(reply) => {
-            if injected == Injected::LostResponse {
+            if lose_response {
                 shared.count(operation, Outcome::InjectedLostResponse);
                 return drop_connection(kill).await;
             }
@@ -332,6 +322,19 @@ async fn federation(AxumState(shared): AxumState<Arc<Shared>>, request: Request)
         headers: &parts.headers,
         body: &body,
     };
+    let kill = connection_kill(&parts.extensions);
+    let lose_response = match inject(
+        &shared,
+        Operation::Federate,
+        kill.clone(),
+        &parts.headers,
+        ErrorFormat::Json,
+    )
+    .await
+    {
+        Ok(lose) => lose,
+        Err(response) => return response,
+    };
     let lifetime = Duration::from_secs(shared.state().identity.session_token_lifetime_secs);
     let running = |id: &str| {
         shared
@@ -348,6 +351,10 @@ async fn federation(AxumState(shared): AxumState<Arc<Shared>>, request: Request)
         running,
     );
     match result {
+        Ok(_) if lose_response => {
+            shared.count(Operation::Federate, Outcome::InjectedLostResponse);
+            drop_connection(kill).await
+        }
         Ok(token) => {
             shared.count(Operation::Federate, Outcome::Success(200));
             let reply = Reply {
@@ -368,11 +375,63 @@ async fn federation(AxumState(shared): AxumState<Arc<Shared>>, request: Request)
     }
 }
 
+/// How injected error answers are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ErrorFormat {
+    /// OCI's `{code, message}` JSON.
+    Json,
+    /// Plain text, as the metadata service answers.
+    Text,
+}
+
+/// Applies the latency and fault drawn for one request of `operation`. `Err` carries the
+/// answer that replaces the request's (an error status, or a connection closed without an
+/// answer); `Ok(true)` means serve, then drop the answer (a lost response).
+pub(crate) async fn inject(
+    shared: &Shared,
+    operation: Operation,
+    kill: Option<ConnectionKill>,
+    headers: &HeaderMap,
+    format: ErrorFormat,
+) -> Result<bool, Response> {
+    let (latency, injected) = shared.decide(operation);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match injected {
+        Injected::Serve => Ok(false),
+        Injected::LostResponse => Ok(true),
+        Injected::Status(status, code) => {
+            shared.count(operation, Outcome::InjectedError(status));
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let error = WireError::new(status, code, "Injected by oci-sim fault settings");
+            Err(match format {
+                ErrorFormat::Json => error_response(&error, headers),
+                ErrorFormat::Text => (status, code).into_response(),
+            })
+        }
+        Injected::Reset => {
+            shared.count(operation, Outcome::InjectedReset);
+            Err(drop_connection(kill).await)
+        }
+        Injected::Hang(duration) => {
+            shared.count(operation, Outcome::InjectedHang);
+            tokio::time::sleep(duration).await;
+            Err(drop_connection(kill).await)
+        }
+    }
+}
+
+/// The handle to close the connection a request arrived on, if it came through [`serve`].
+pub(crate) fn connection_kill(extensions: &http::Extensions) -> Option<ConnectionKill> {
+    extensions.get::<ConnectionKill>().cloned()
+}
+
 /// Closes the request's connection without an answer.
 ///
 /// Shortcoming: the socket is closed normally (FIN), not reset (RST); clients see a connection
 /// closed before the response, which is how they classify resets anyway.
-async fn drop_connection(kill: Option<ConnectionKill>) -> Response {
+pub(crate) async fn drop_connection(kill: Option<ConnectionKill>) -> Response {
     match kill {
         Some(ConnectionKill(kill)) => {
             kill.notify_one();

@@ -388,6 +388,10 @@ async fn metadata_service_per_instance() {
         .unwrap();
     assert_eq!(forwarded.status().as_u16(), 403);
     assert_eq!(get("/nothing").await.unwrap().status().as_u16(), 404);
+
+    s.sim.inject(Operation::Metadata, Fault::TooManyRequests, 1);
+    assert_eq!(get("/instance/id").await.unwrap().status().as_u16(), 429);
+    assert_eq!(get("/instance/id").await.unwrap().text().await.unwrap(), instance);
 }
 
 #[tokio::test]
@@ -397,6 +401,9 @@ async fn federation_issues_session_tokens_that_expire_with_the_simulated_clock()
     s.sim.set_session_token_lifetime(Duration::from_secs(600));
     let session_key = oci_auth::PrivateKey::generate_rsa_2048().unwrap();
 
+    s.sim.inject(Operation::Federate, Fault::InternalServerError, 1);
+    let failed = common::federate(&s.sim, &instance, &session_key).await;
+    assert!(failed.unwrap_err().contains("500"));
     let token = common::federate(&s.sim, &instance, &session_key)
         .await
         .unwrap();
