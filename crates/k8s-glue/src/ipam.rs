@@ -86,12 +86,10 @@ impl IpamFields {
         }
     }
 
-    /// Our `spec` fields as the JSON they take in a CiliumNode.
-    fn spec_json(&self) -> Value {
+    /// Our `spec` fields but the pool as the JSON they take in a CiliumNode (the pool, the
+    /// one large field, is diffed on its own by [`pool_diff`]).
+    fn spec_json_but_pool(&self) -> Value {
         let mut ipam = Map::new();
-        if !self.pool.is_empty() {
-            ipam.insert("pool".into(), json!(self.pool));
-        }
         for (key, value) in [
             ("pre-allocate", self.pre_allocate),
             ("min-allocate", self.min_allocate),
@@ -152,12 +150,22 @@ impl IpamFields {
 pub fn patches(before: &IpamFields, after: &IpamFields) -> IpamPatches {
     let wrap = |key: &str, diff: Option<Value>| diff.map(|diff| json!({ key: diff }));
 
+    let mut spec = merge_diff(&before.spec_json_but_pool(), &after.spec_json_but_pool());
+    if let Some(pool) = pool_diff(&before.pool, &after.pool) {
+        let spec = spec.get_or_insert_with(|| json!({}));
+        let ipam = &mut spec["ipam"];
+        if !ipam.is_object() {
+            *ipam = json!({});
+        }
+        ipam["pool"] = pool;
+    }
+
     IpamPatches {
         status: wrap(
             "status",
             merge_diff(&before.status_json(), &after.status_json()),
         ),
-        spec: wrap("spec", merge_diff(&before.spec_json(), &after.spec_json())),
+        spec: wrap("spec", spec),
     }
 }
 
@@ -507,6 +515,57 @@ pub(crate) fn merge_diff(before: &Value, after: &Value) -> Option<Value> {
     Some(Value::Object(patch))
 }
 
+/// The merge patch of `spec.ipam.pool` turning `before` into `after`, or `None` when equal.
+///
+/// The same patch [`merge_diff`] gives for the pools' JSON, built from the maps directly:
+/// pools are the one field large enough for the JSON detour to cost.
+fn pool_diff(before: &AllocationMap, after: &AllocationMap) -> Option<Value> {
+    if before == after {
+        return None;
+    }
+    if after.is_empty() {
+        return Some(Value::Null);
+    }
+    if before.is_empty() {
+        return Some(json!(after));
+    }
+
+    let field = |old: &str, new: &str| {
+        (old != new).then(|| {
+            if new.is_empty() {
+                Value::Null
+            } else {
+                json!(new)
+            }
+        })
+    };
+
+    let mut patch = Map::new();
+    for ip in before.keys().filter(|ip| !after.contains_key(ip)) {
+        patch.insert(ip.to_string(), Value::Null);
+    }
+    for (ip, new) in after {
+        match before.get(ip) {
+            None => {
+                patch.insert(ip.to_string(), json!(new));
+            }
+            Some(old) if old != new => {
+                let mut entry = Map::new();
+                if let Some(owner) = field(&old.owner, &new.owner) {
+                    entry.insert("owner".into(), owner);
+                }
+                if let Some(resource) = field(&old.resource, &new.resource) {
+                    entry.insert("resource".into(), resource);
+                }
+                patch.insert(ip.to_string(), Value::Object(entry));
+            }
+            Some(_) => {}
+        }
+    }
+
+    Some(Value::Object(patch))
+}
+
 #[cfg(test)]
 mod tests {
     use pretty_assertions::assert_eq;
@@ -687,6 +746,30 @@ mod tests {
                 apply_merge_patch(&mut applied, &diff);
             }
             proptest::prop_assert_eq!(applied, after);
+        }
+    }
+
+    proptest::proptest! {
+        /// The direct pool diff is exactly the generic diff of the pools' JSON.
+        #[test]
+        fn pool_diff_matches_the_generic_diff(
+            before in proptest::collection::btree_map(0u8..8, (0u8..3, 0u8..3), 0..8),
+            after in proptest::collection::btree_map(0u8..8, (0u8..3, 0u8..3), 0..8),
+        ) {
+            let pool = |map: &BTreeMap<u8, (u8, u8)>| -> AllocationMap {
+                let text = |n: u8| if n == 0 { String::new() } else { format!("x{n}") };
+                map.iter()
+                    .map(|(host, (owner, resource))| {
+                        let entry = AllocationIp { owner: text(*owner), resource: text(*resource) };
+                        (IpAddr::from([10, 0, 0, *host]), entry)
+                    })
+                    .collect()
+            };
+            let (before, after) = (pool(&before), pool(&after));
+            let as_json = |pool: &AllocationMap| if pool.is_empty() { json!({}) } else { json!({"pool": pool}) };
+
+            let generic = merge_diff(&as_json(&before), &as_json(&after)).map(|diff| diff["pool"].clone());
+            proptest::prop_assert_eq!(pool_diff(&before, &after), generic);
         }
     }
 
