@@ -522,18 +522,11 @@ fn plan_allocation(
     let mut exhausted_subnet: Option<usize> = None;
 
     // VNICs are filled in index order; snapshots usually list them that way already.
-    let mut pool: Vec<&Vnic> = Vec::new();
-    let in_order = node.vnics.is_sorted_by_key(|vnic| vnic.index);
-    if !in_order {
-        pool = node.pool_vnics(policy).collect();
+    let mut pool: Vec<&Vnic> = node.pool_vnics(policy).collect();
+    if !pool.is_sorted_by_key(|vnic| vnic.index) {
         pool.sort_by_key(|vnic| vnic.index);
     }
-    let ordered: Box<dyn Iterator<Item = &Vnic>> = if in_order {
-        Box::new(node.pool_vnics(policy))
-    } else {
-        Box::new(pool.into_iter())
-    };
-    for vnic in ordered {
+    for vnic in pool {
         if remaining == 0 {
             break;
         }
