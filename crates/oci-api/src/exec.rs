@@ -283,7 +283,9 @@ impl Executor {
                 Failure::Answered(error) => {
                     let retryable = matches!(
                         &error,
-                        Error::Service { status, code, .. } if is_retryable_status(*status, code)
+                        Error::Service { status, code, .. }
+                            if is_retryable_status(*status, code)
+                                || (*status == 404 && operation.class() == OperationClass::Metadata)
                     );
                     if !retryable {
                         return Err(error);

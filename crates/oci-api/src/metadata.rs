@@ -18,8 +18,8 @@ use crate::{Error, Operation};
 
 /// Reads the instance metadata service with `Authorization: Bearer Oracle`.
 ///
-/// IMDS is throttled; Oracle advises up to 3 tries, so the default policy retries
-/// 429/5xx and network errors 3 times. Cache what you read.
+/// IMDS is throttled; Oracle advises up to 3 tries on 404, 429 and 5xx, so the default
+/// policy makes 3 attempts and also retries 404 (unlike the Core API). Cache what you read.
 ///
 /// ```no_run
 /// use oci_api::prelude::*;

@@ -605,3 +605,32 @@ async fn a_404_on_a_retried_delete_means_done_but_not_on_the_first_attempt() {
     assert_eq!(retried.seen().len(), 2);
     assert!(at_once.unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn metadata_calls_carry_the_bearer_header_and_retry_404() {
+    let transport = FakeTransport::new(vec![
+        oci_error(404, "NotFound"),
+        answer(
+            200,
+            r#"{"ocpus": 4.0, "memoryInGBs": 64.0, "maxVnicAttachments": 4}"#,
+            &[],
+        ),
+    ]);
+    let imds = oci_api::MetadataClient::builder()
+        .endpoint(oci_api::MetadataEndpoint::parse("http://127.0.0.1:9/opc/v2/").unwrap())
+        .transport(transport.clone())
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap();
+
+    let shape = imds.shape_config().await.unwrap();
+
+    assert_eq!(shape.max_vnic_attachments, Some(4));
+    let seen = transport.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[1].url.as_str(),
+        "http://127.0.0.1:9/opc/v2/instance/shapeConfig"
+    );
+    assert_eq!(header(&seen[1], "authorization"), "Bearer Oracle");
+}
