@@ -4,11 +4,12 @@
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest as _, Md5};
-use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _, EncodeRsaPrivateKey as _};
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePublicKey as _};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
@@ -47,6 +48,9 @@ impl fmt::Debug for Passphrase {
 pub struct PrivateKey {
     rsa: RsaPrivateKey,
     public: PublicKey,
+    /// The same key for `ring`'s faster (blinded, constant-time) RSA signing, when `ring`
+    /// accepts it (2048 to 8192 bits); smaller keys sign with the `rsa` crate.
+    fast: Option<Arc<ring::signature::RsaKeyPair>>,
 }
 
 impl PrivateKey {
@@ -102,7 +106,12 @@ impl PrivateKey {
     #[must_use]
     pub fn from_rsa(rsa: RsaPrivateKey) -> Self {
         let public = PublicKey::from_rsa(rsa.to_public_key());
-        Self { rsa, public }
+        let fast = rsa
+            .to_pkcs1_der()
+            .ok()
+            .and_then(|der| ring::signature::RsaKeyPair::from_der(der.as_bytes()).ok())
+            .map(Arc::new);
+        Self { rsa, public, fast }
     }
 
     /// Generates a fresh RSA-2048 key pair (exponent 65537), as instance principals do for
@@ -128,11 +137,27 @@ impl PrivateKey {
         &self.rsa
     }
 
-    /// Signs `message` with RSASSA-PKCS1-v1_5 over SHA-256 (deterministic; blinded).
+    /// Signs `message` with RSASSA-PKCS1-v1_5 over SHA-256 (deterministic; blinded). Keys of
+    /// 2048 bits and more sign with `ring`, smaller ones with the `rsa` crate; both give
+    /// the same bytes.
     ///
     /// # Errors
     /// [`Error::ComputeSignature`] only for a malformed key.
     pub fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        if let Some(fast) = &self.fast {
+            let mut signature = vec![0; fast.public().modulus_len()];
+            let rng = ring::rand::SystemRandom::new();
+            let signed = fast.sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &rng,
+                message,
+                &mut signature,
+            );
+            if signed.is_ok() {
+                return Ok(signature);
+            }
+        }
+
         let digest = Sha256::digest(message);
         self.rsa
             .sign_with_rng(
@@ -622,6 +647,18 @@ mod tests {
         );
         let pass = Passphrase::new("hunter2-secret");
         assert!(!format!("{pass:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn ring_and_rsa_crate_signatures_are_identical() {
+        let key = PrivateKey::from_pem(test_keys::PKCS1, None).unwrap();
+        assert!(key.fast.is_some(), "ring takes a 2048-bit key");
+        let digest = Sha256::digest(b"same bytes");
+        let reference = key.rsa.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).unwrap();
+        assert_eq!(key.sign_sha256(b"same bytes").unwrap(), reference);
+
+        let small = PrivateKey::from_pem(test_keys::ORACLE_DOCS, None).unwrap();
+        assert!(small.fast.is_none(), "the 1024-bit docs key signs with the rsa crate");
     }
 
     #[test]
