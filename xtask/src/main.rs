@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod demo;
 mod r#gen; // `gen` is a reserved word in edition 2024
 mod gen_snapshot;
 mod process;
@@ -24,6 +25,8 @@ struct Cli {
 /// One automation task.
 #[derive(Subcommand)]
 enum Command {
+    /// The operator against simulated OCI and Kubernetes, end to end (`--nodes`, `--pods`).
+    Demo(demo::Args),
     /// Run every check CI runs: fmt, clippy, rustdoc, tests, generated-file drift, cargo deny.
     Ci(ci::Args),
     /// Write a synthetic cluster snapshot: `--nodes N --seed S [--out FILE]`.
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Ci(args) => ci::ci(&args),
+        Command::Demo(args) => demo::demo(&args),
         Command::GenSnapshot(args) => gen_snapshot::gen_snapshot(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Gen(args) => r#gen::generate(&args),
