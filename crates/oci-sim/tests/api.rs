@@ -391,7 +391,10 @@ async fn metadata_service_per_instance() {
 
     s.sim.inject(Operation::Metadata, Fault::TooManyRequests, 1);
     assert_eq!(get("/instance/id").await.unwrap().status().as_u16(), 429);
-    assert_eq!(get("/instance/id").await.unwrap().text().await.unwrap(), instance);
+    assert_eq!(
+        get("/instance/id").await.unwrap().text().await.unwrap(),
+        instance
+    );
 }
 
 #[tokio::test]
@@ -401,7 +404,8 @@ async fn federation_issues_session_tokens_that_expire_with_the_simulated_clock()
     s.sim.set_session_token_lifetime(Duration::from_secs(600));
     let session_key = oci_auth::PrivateKey::generate_rsa_2048().unwrap();
 
-    s.sim.inject(Operation::Federate, Fault::InternalServerError, 1);
+    s.sim
+        .inject(Operation::Federate, Fault::InternalServerError, 1);
     let failed = common::federate(&s.sim, &instance, &session_key).await;
     assert!(failed.unwrap_err().contains("500"));
     let token = common::federate(&s.sim, &instance, &session_key)

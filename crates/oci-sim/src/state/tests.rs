@@ -296,11 +296,20 @@ fn addresses_are_unique_and_moves_stay_in_the_subnet() {
 fn primaries_cannot_be_deleted_moved_or_detached() {
     let mut f = Fixture::new(1);
     let (_, vnic) = f.attach(0, at(0));
+    // The instance's primary VNIC's primary IP (the attached VNIC has a primary IP too).
+    let primary_vnic = f
+        .state
+        .vnics
+        .values()
+        .find(|v| v.is_primary)
+        .expect("vnic")
+        .id
+        .clone();
     let primary = f
         .state
         .private_ips
         .values()
-        .find(|ip| ip.is_primary)
+        .find(|ip| ip.is_primary && ip.vnic_id.as_deref() == Some(primary_vnic.as_str()))
         .expect("primary")
         .clone();
 
