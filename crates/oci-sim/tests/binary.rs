@@ -103,3 +103,57 @@ async fn binary_serves_the_example_world() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn public_key_files_are_read_next_to_the_world_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = oci_auth::PrivateKey::generate_rsa_2048().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/op.pem"), key.public_key().to_pem()).unwrap();
+    let mut world = World::sample(1);
+    let compartment = world.compartments[0].id.clone();
+    let mut json = serde_json::to_value(&world).unwrap();
+    json["users"] = serde_json::json!([{
+        "id": "ocid1.user.oc1..op",
+        "compartments": [compartment],
+        "apiKeys": [{ "publicKeyFile": "keys/op.pem" }],
+    }]);
+    let path = dir.path().join("world.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    world = World::from_file(&path).unwrap();
+    assert!(
+        world.users[0].api_keys[0]
+            .public_key_pem
+            .as_deref()
+            .unwrap()
+            .contains("PUBLIC KEY")
+    );
+
+    let instance = world.instances[0].id.clone();
+    let sim = oci_sim::Sim::start(world).await.unwrap();
+    let fingerprint = key.public_key().fingerprint().as_str().to_owned();
+    let url = url::Url::parse(&format!("{}/instances/{instance}", sim.api_base_url())).unwrap();
+    let key_id = oci_auth::KeyId::from_raw(format!(
+        "{}/ocid1.user.oc1..op/{fingerprint}",
+        sim.tenancy()
+    ));
+    let mut headers = http::HeaderMap::new();
+    let request = oci_auth::SignableRequest::new(
+        &http::Method::GET,
+        &url,
+        &headers,
+        oci_auth::SignableBody::Bytes(b""),
+    );
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    oci_auth::sign(&request, oci_auth::SigningParams::new(&key_id, &key, now))
+        .unwrap()
+        .apply_to(&mut headers);
+    let response = reqwest::Client::new()
+        .get(url)
+        .headers(headers)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}
