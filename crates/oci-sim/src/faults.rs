@@ -50,6 +50,14 @@ pub enum Operation {
     GetInstance,
     /// `GET /shapes`.
     ListShapes,
+    /// `POST /ipv6`.
+    CreateIpv6,
+    /// `GET /ipv6/{id}`.
+    GetIpv6,
+    /// `GET /ipv6`.
+    ListIpv6s,
+    /// `DELETE /ipv6/{id}`.
+    DeleteIpv6,
     /// Any instance metadata service request.
     Metadata,
     /// `POST /v1/x509`.
@@ -60,7 +68,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 18] = [
+    pub const ALL: [Operation; 22] = [
         Operation::GetVnic,
         Operation::ListVnicAttachments,
         Operation::GetVnicAttachment,
@@ -76,6 +84,10 @@ impl Operation {
         Operation::GetVcn,
         Operation::GetInstance,
         Operation::ListShapes,
+        Operation::CreateIpv6,
+        Operation::GetIpv6,
+        Operation::ListIpv6s,
+        Operation::DeleteIpv6,
         Operation::Metadata,
         Operation::Federate,
         Operation::Unknown,
@@ -100,6 +112,10 @@ impl Operation {
             Operation::GetVcn => "GetVcn",
             Operation::GetInstance => "GetInstance",
             Operation::ListShapes => "ListShapes",
+            Operation::CreateIpv6 => "CreateIpv6",
+            Operation::GetIpv6 => "GetIpv6",
+            Operation::ListIpv6s => "ListIpv6s",
+            Operation::DeleteIpv6 => "DeleteIpv6",
             Operation::Metadata => "Metadata",
             Operation::Federate => "Federate",
             Operation::Unknown => "Unknown",

@@ -5,7 +5,8 @@
 //!
 //! - the **core API** under `/20160918` (GetVnic, ListVnicAttachments, GetVnicAttachment,
 //!   AttachVnic, DetachVnic, CreatePrivateIp, GetPrivateIp, ListPrivateIps, UpdatePrivateIp,
-//!   DeletePrivateIp, GetSubnet, ListSubnets, GetVcn, GetInstance, ListShapes) with OCI's JSON
+//!   DeletePrivateIp, GetSubnet, ListSubnets, GetVcn, GetInstance, ListShapes, CreateIpv6,
+//!   GetIpv6, ListIpv6s, DeleteIpv6) with OCI's JSON
 //!   field names, `opc-request-id`, `etag`/`if-match`, `opc-next-page` pagination and
 //!   `{code, message}` errors; every request's signature is verified (API keys and session
 //!   tokens this simulator issued; `date` skew over five minutes refused);

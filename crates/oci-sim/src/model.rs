@@ -113,6 +113,10 @@ pub(crate) struct Subnet {
     pub(crate) etag: String,
     /// Addresses in use (private IPs of every kind), as integers.
     pub(crate) used: std::collections::BTreeSet<u32>,
+    /// The IPv6 /64 network, if the subnet has one.
+    pub(crate) ipv6: Option<u128>,
+    /// IPv6 addresses in use.
+    pub(crate) used6: std::collections::BTreeSet<u128>,
 }
 
 impl Subnet {
@@ -126,7 +130,9 @@ impl Subnet {
             "availabilityDomain": self.availability_domain,
             "cidrBlock": self.cidr.to_string(),
             "ipv4CidrBlocks": [self.cidr.to_string()],
-            "ipv6CidrBlocks": [],
+            "ipv6CidrBlock": self.ipv6_block(),
+            "ipv6CidrBlocks": self.ipv6_block().into_iter().collect::<Vec<_>>(),
+            "ipv6VirtualRouterIp": self.ipv6.map(|n| std::net::Ipv6Addr::from(n + 1).to_string()),
             "displayName": self.display_name,
             "dnsLabel": self.dns_label,
             "subnetDomainName": self.dns_label.as_ref().map(|l| format!("{l}.vcn.oraclevcn.com")),
@@ -142,6 +148,39 @@ impl Subnet {
             "freeformTags": self.freeform_tags,
             "definedTags": {},
         })
+    }
+
+    /// The IPv6 prefix as text.
+    pub(crate) fn ipv6_block(&self) -> Option<String> {
+        self.ipv6
+            .map(|n| format!("{}/64", std::net::Ipv6Addr::from(n)))
+    }
+
+    /// The lowest free IPv6 address, skipping the first and last four OCI reserves.
+    pub(crate) fn first_free6(&self) -> Option<u128> {
+        let network = self.ipv6?;
+        let last = network + ((1u128 << 64) - 1) - 4;
+        let mut candidate = network + 4;
+        for used in self.used6.range(candidate..) {
+            if *used != candidate {
+                break;
+            }
+            candidate += 1;
+        }
+        (candidate <= last).then_some(candidate)
+    }
+
+    /// Whether `addr` is one of the eight IPv6 addresses OCI reserves.
+    pub(crate) fn is_reserved6(&self, addr: u128) -> bool {
+        self.ipv6.is_none_or(|n| {
+            let offset = addr.wrapping_sub(n);
+            !(4..=(1u128 << 64) - 5).contains(&offset)
+        })
+    }
+
+    /// Whether `addr` lies in the subnet's /64.
+    pub(crate) fn contains6(&self, addr: u128) -> bool {
+        self.ipv6.is_some_and(|n| addr >> 64 == n >> 64)
     }
 
     /// Usable addresses: size minus the three OCI reserves.
@@ -289,7 +328,7 @@ pub(crate) struct Vnic {
 }
 
 impl Vnic {
-    pub(crate) fn to_wire(&self, primary_ip: Option<Ipv4Addr>) -> Value {
+    pub(crate) fn to_wire(&self, primary_ip: Option<Ipv4Addr>, ipv6: Vec<String>) -> Value {
         json!({
             "id": self.id,
             "availabilityDomain": self.availability_domain,
@@ -304,7 +343,7 @@ impl Vnic {
             "skipSourceDestCheck": self.skip_source_dest_check,
             "subnetId": self.subnet_id,
             "vlanId": null,
-            "ipv6Addresses": [],
+            "ipv6Addresses": ipv6,
             "routeTableId": null,
             "lifecycleState": self.state.as_str(),
             "timeCreated": rfc3339(self.time_created),
@@ -385,6 +424,52 @@ impl PrivateIp {
             "routeTableId": null,
             "vlanId": null,
             "ipv4SubnetCidrAtCreation": subnet_cidr.map(|c| c.to_string()),
+            "timeCreated": rfc3339(self.time_created),
+            "freeformTags": self.freeform_tags,
+            "definedTags": self.defined_tags,
+        })
+    }
+}
+
+/// An IPv6 address on a VNIC (or reserved in a subnet).
+#[derive(Clone, Debug)]
+pub(crate) struct Ipv6 {
+    pub(crate) id: String,
+    pub(crate) address: std::net::Ipv6Addr,
+    pub(crate) subnet_id: String,
+    pub(crate) vnic_id: Option<String>,
+    pub(crate) compartment_id: String,
+    pub(crate) display_name: String,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) freeform_tags: Tags,
+    pub(crate) defined_tags: DefinedTags,
+    pub(crate) time_created: SystemTime,
+    pub(crate) seq: u64,
+    pub(crate) etag: String,
+}
+
+impl Ipv6 {
+    pub(crate) fn ip_state(&self) -> &'static str {
+        if self.vnic_id.is_some() {
+            "ASSIGNED"
+        } else {
+            "AVAILABLE"
+        }
+    }
+
+    pub(crate) fn to_wire(&self) -> Value {
+        json!({
+            "id": self.id,
+            "ipAddress": self.address.to_string(),
+            "cidrPrefixLength": null,
+            "vnicId": self.vnic_id,
+            "subnetId": self.subnet_id,
+            "compartmentId": self.compartment_id,
+            "displayName": self.display_name,
+            "lifecycleState": "AVAILABLE",
+            "ipState": self.ip_state(),
+            "lifetime": self.lifetime.as_str(),
+            "routeTableId": null,
             "timeCreated": rfc3339(self.time_created),
             "freeformTags": self.freeform_tags,
             "definedTags": self.defined_tags,

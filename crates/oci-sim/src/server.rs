@@ -180,6 +180,10 @@ pub(crate) fn route(method: &Method, rest: &str) -> Option<(Operation, Option<St
         ("GET", ["vcns", _]) => Operation::GetVcn,
         ("GET", ["instances", _]) => Operation::GetInstance,
         ("GET", ["shapes"]) => Operation::ListShapes,
+        ("POST", ["ipv6"]) => Operation::CreateIpv6,
+        ("GET", ["ipv6"]) => Operation::ListIpv6s,
+        ("GET", ["ipv6", _]) => Operation::GetIpv6,
+        ("DELETE", ["ipv6", _]) => Operation::DeleteIpv6,
         _ => return None,
     };
     Some((op, id))

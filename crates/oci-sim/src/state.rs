@@ -28,6 +28,7 @@ use crate::model::AttachmentState;
 use crate::model::DefinedTags;
 use crate::model::Instance;
 use crate::model::InstanceState;
+use crate::model::Ipv6;
 use crate::model::Lifetime;
 use crate::model::PrivateIp;
 use crate::model::Subnet;
@@ -46,6 +47,9 @@ use crate::world::mint_ocid;
 
 /// How long OCI keeps a retry token.
 const RETRY_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3_600);
+
+/// IPv6 addresses one VNIC may carry (OCI documents 32).
+const IPV6_PER_VNIC: usize = 32;
 
 /// Default and largest page size of list calls.
 const DEFAULT_LIMIT: usize = 100;
@@ -159,6 +163,7 @@ pub(crate) struct State {
     pub(crate) attachments: BTreeMap<String, Attachment>,
     pub(crate) vnics: BTreeMap<String, Vnic>,
     pub(crate) private_ips: BTreeMap<String, PrivateIp>,
+    pub(crate) ipv6s: BTreeMap<String, Ipv6>,
     pub(crate) limits: Limits,
     pub(crate) attach: AttachSettings,
     pub(crate) identity: IdentitySettings,
@@ -209,6 +214,19 @@ struct CreatePrivateIpDetails {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct CreateIpv6Details {
+    vnic_id: Option<String>,
+    subnet_id: Option<String>,
+    ip_address: Option<String>,
+    cidr_prefix_length: Option<u32>,
+    lifetime: Option<String>,
+    display_name: Option<String>,
+    freeform_tags: Option<Tags>,
+    defined_tags: Option<DefinedTags>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct UpdatePrivateIpDetails {
     vnic_id: Option<String>,
     display_name: Option<String>,
@@ -242,6 +260,7 @@ impl State {
             attachments: BTreeMap::new(),
             vnics: BTreeMap::new(),
             private_ips: BTreeMap::new(),
+            ipv6s: BTreeMap::new(),
             limits: world.limits,
             attach: world.attach,
             identity: world.identity,
@@ -313,6 +332,14 @@ impl State {
                     seq,
                     etag,
                     used: BTreeSet::new(),
+                    ipv6: match &subnet.ipv6_cidr_block {
+                        Some(block) => Some(
+                            crate::world::parse_ipv6_64(block)
+                                .map_err(|problem| SimError::ValidateWorld { problem })?,
+                        ),
+                        None => None,
+                    },
+                    used6: BTreeSet::new(),
                 },
             );
         }
@@ -498,6 +525,15 @@ impl State {
         for id in ips {
             self.remove_private_ip(&id);
         }
+        let ipv6s: Vec<String> = self
+            .ipv6s
+            .values()
+            .filter(|ip| ip.vnic_id.as_deref() == Some(vnic_id.as_str()))
+            .map(|ip| ip.id.clone())
+            .collect();
+        for id in ipv6s {
+            self.remove_ipv6(&id);
+        }
         tracing::debug!(attachment = %attachment_id, vnic = %vnic_id, "VNIC detached");
     }
 
@@ -506,6 +542,14 @@ impl State {
             && let Some(subnet) = self.subnets.get_mut(&ip.subnet_id)
         {
             subnet.used.remove(&u32::from(ip.address));
+        }
+    }
+
+    fn remove_ipv6(&mut self, id: &str) {
+        if let Some(ip) = self.ipv6s.remove(id)
+            && let Some(subnet) = self.subnets.get_mut(&ip.subnet_id)
+        {
+            subnet.used6.remove(&u128::from(ip.address));
         }
     }
 
@@ -662,6 +706,12 @@ impl State {
             Operation::GetVcn => self.get_vcn(principal, request),
             Operation::GetInstance => self.get_instance(principal, request),
             Operation::ListShapes => self.list_shapes(principal, request),
+            Operation::CreateIpv6 => self.with_retry_token(operation, request, now, |s| {
+                s.create_ipv6(principal, request, now)
+            }),
+            Operation::GetIpv6 => self.get_ipv6(principal, request),
+            Operation::ListIpv6s => self.list_ipv6s(principal, request),
+            Operation::DeleteIpv6 => self.delete_ipv6(principal, request),
             Operation::Metadata | Operation::Federate | Operation::Unknown => Err(WireError::new(
                 StatusCode::NOT_FOUND,
                 "NotFound",
@@ -699,6 +749,7 @@ impl State {
                         .attachments
                         .get(&entry.resource_id)
                         .is_some_and(|a| a.state != AttachmentState::Detached),
+                    Operation::CreateIpv6 => self.ipv6s.contains_key(&entry.resource_id),
                     _ => self.private_ips.contains_key(&entry.resource_id),
                 };
                 if !alive {
@@ -739,9 +790,22 @@ impl State {
             .filter(|v| v.state != VnicState::Provisioning && principal.sees(&v.compartment_id))
             .ok_or_else(|| WireError::not_found("vnic", id))?;
         Ok(Reply::ok(
-            vnic.to_wire(self.primary_address(&vnic.id)),
+            vnic.to_wire(
+                self.primary_address(&vnic.id),
+                self.ipv6_addresses(&vnic.id),
+            ),
             &vnic.etag,
         ))
+    }
+
+    fn ipv6_addresses(&self, vnic_id: &str) -> Vec<String> {
+        let mut ips: Vec<&Ipv6> = self
+            .ipv6s
+            .values()
+            .filter(|ip| ip.vnic_id.as_deref() == Some(vnic_id))
+            .collect();
+        ips.sort_by_key(|ip| ip.seq);
+        ips.into_iter().map(|ip| ip.address.to_string()).collect()
     }
 
     fn primary_address(&self, vnic_id: &str) -> Option<Ipv4Addr> {
@@ -1412,6 +1476,195 @@ impl State {
             .map(|(i, s)| (i as u64 + 1, s.to_wire()))
             .collect();
         paginate(keyed, request)
+    }
+
+    fn create_ipv6(
+        &mut self,
+        principal: &Principal,
+        request: &ApiRequest,
+        now: SystemTime,
+    ) -> Result<(Reply, String), WireError> {
+        let details: CreateIpv6Details = parse_body(request)?;
+        if details.cidr_prefix_length.is_some() {
+            return Err(WireError::invalid(
+                "cidrPrefixLength (IPv6 prefixes on a VNIC) is not supported by oci-sim",
+            ));
+        }
+        let lifetime = match details.lifetime.as_deref() {
+            None => None,
+            Some(text) => Some(Lifetime::parse(text).ok_or_else(|| {
+                WireError::invalid(format!("lifetime {text} is not EPHEMERAL or RESERVED"))
+            })?),
+        };
+        let (subnet_id, vnic_id, lifetime) = match (&details.vnic_id, &details.subnet_id) {
+            (Some(vnic_id), _) => {
+                let vnic = self
+                    .vnics
+                    .get(vnic_id)
+                    .filter(|v| principal.sees(&v.compartment_id))
+                    .ok_or_else(|| WireError::related_not_found("vnic", vnic_id))?;
+                if vnic.state != VnicState::Available {
+                    return Err(WireError::new(
+                        StatusCode::CONFLICT,
+                        "IncorrectState",
+                        format!("VNIC {vnic_id} is {}", vnic.state.as_str()),
+                    ));
+                }
+                let on_vnic = self
+                    .ipv6s
+                    .values()
+                    .filter(|ip| ip.vnic_id.as_deref() == Some(vnic_id))
+                    .count();
+                if on_vnic >= IPV6_PER_VNIC {
+                    return Err(WireError::limit(format!(
+                        "VNIC {vnic_id} already has the maximum of {IPV6_PER_VNIC} IPv6 addresses"
+                    )));
+                }
+                (
+                    vnic.subnet_id.clone(),
+                    Some(vnic_id.clone()),
+                    lifetime.unwrap_or(Lifetime::Ephemeral),
+                )
+            }
+            (None, Some(subnet_id)) => {
+                if lifetime != Some(Lifetime::Reserved) {
+                    return Err(WireError::invalid(
+                        "An IPv6 without vnicId must have lifetime RESERVED",
+                    ));
+                }
+                (subnet_id.clone(), None, Lifetime::Reserved)
+            }
+            (None, None) => return Err(WireError::missing("vnicId")),
+        };
+        let subnet = self
+            .subnets
+            .get(&subnet_id)
+            .filter(|s| principal.sees(&s.compartment_id))
+            .ok_or_else(|| WireError::related_not_found("subnet", &subnet_id))?;
+        if subnet.ipv6.is_none() {
+            return Err(WireError::invalid(format!(
+                "Subnet {subnet_id} has no IPv6 prefix"
+            )));
+        }
+        let address = match details.ip_address.as_deref() {
+            Some(text) => {
+                let ip: std::net::Ipv6Addr = text
+                    .parse()
+                    .map_err(|_| WireError::invalid(format!("{text} is not an IPv6 address")))?;
+                let raw = u128::from(ip);
+                if !subnet.contains6(raw) || subnet.is_reserved6(raw) {
+                    return Err(WireError::invalid(format!(
+                        "Address {ip} is not a usable address of subnet {subnet_id}"
+                    )));
+                }
+                if subnet.used6.contains(&raw) {
+                    return Err(WireError::conflict(format!(
+                        "Address {ip} is already assigned in subnet {subnet_id}"
+                    )));
+                }
+                raw
+            }
+            None => subnet.first_free6().ok_or_else(|| {
+                WireError::limit(format!("Subnet {subnet_id} has no free IPv6 addresses"))
+            })?,
+        };
+        let compartment_id = subnet.compartment_id.clone();
+
+        let short = self.region_key.to_lowercase();
+        let id = mint_ocid("ipv6", &self.realm_key.clone(), &short);
+        let ip = Ipv6 {
+            id: id.clone(),
+            address: std::net::Ipv6Addr::from(address),
+            subnet_id: subnet_id.clone(),
+            vnic_id,
+            compartment_id,
+            display_name: details
+                .display_name
+                .unwrap_or_else(|| std::net::Ipv6Addr::from(address).to_string()),
+            lifetime,
+            freeform_tags: details.freeform_tags.unwrap_or_default(),
+            defined_tags: details.defined_tags.unwrap_or_default(),
+            time_created: now,
+            seq: self.next_seq(),
+            etag: self.etag(),
+        };
+        let reply = Reply::ok(ip.to_wire(), &ip.etag);
+        if let Some(subnet) = self.subnets.get_mut(&subnet_id) {
+            subnet.used6.insert(address);
+        }
+        tracing::debug!(subnet = %subnet_id, ipv6 = %id, "CreateIpv6");
+        self.ipv6s.insert(id.clone(), ip);
+        Ok((reply, id))
+    }
+
+    fn get_ipv6(&self, principal: &Principal, request: &ApiRequest) -> Result<Reply, WireError> {
+        let id = path_id(request)?;
+        let ip = self
+            .ipv6s
+            .get(id)
+            .filter(|ip| principal.sees(&ip.compartment_id))
+            .ok_or_else(|| WireError::not_found("ipv6", id))?;
+        Ok(Reply::ok(ip.to_wire(), &ip.etag))
+    }
+
+    fn list_ipv6s(&self, principal: &Principal, request: &ApiRequest) -> Result<Reply, WireError> {
+        let q = &request.query;
+        let subnet = q.get("subnetId");
+        let vnic = q.get("vnicId");
+        let address = q.get("ipAddress");
+        if subnet.is_none() && vnic.is_none() {
+            return Err(WireError::missing("subnetId or vnicId"));
+        }
+        if let Some(subnet_id) = subnet {
+            self.subnets
+                .get(subnet_id)
+                .filter(|s| principal.sees(&s.compartment_id))
+                .ok_or_else(|| WireError::not_found("subnet", subnet_id))?;
+        }
+        if let Some(vnic_id) = vnic {
+            self.vnics
+                .get(vnic_id)
+                .filter(|v| principal.sees(&v.compartment_id))
+                .ok_or_else(|| WireError::not_found("vnic", vnic_id))?;
+        }
+        let wanted: Option<std::net::Ipv6Addr> = match address {
+            None => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|_| WireError::invalid(format!("{text} is not an IPv6 address")))?,
+            ),
+        };
+        let ip_state = q.get("ipState");
+        let lifetime = q.get("lifetime");
+        let mut items: Vec<&Ipv6> = self
+            .ipv6s
+            .values()
+            .filter(|ip| subnet.is_none_or(|s| ip.subnet_id == *s))
+            .filter(|ip| vnic.is_none_or(|v| ip.vnic_id.as_deref() == Some(v.as_str())))
+            .filter(|ip| wanted.is_none_or(|a| ip.address == a))
+            .filter(|ip| ip_state.is_none_or(|s| ip.ip_state() == s))
+            .filter(|ip| lifetime.is_none_or(|l| ip.lifetime.as_str() == l))
+            .collect();
+        items.sort_by_key(|ip| ip.seq);
+        let keyed = items.into_iter().map(|ip| (ip.seq, ip.to_wire())).collect();
+        paginate(keyed, request)
+    }
+
+    fn delete_ipv6(
+        &mut self,
+        principal: &Principal,
+        request: &ApiRequest,
+    ) -> Result<Reply, WireError> {
+        let id = path_id(request)?.to_owned();
+        let ip = self
+            .ipv6s
+            .get(&id)
+            .filter(|ip| principal.sees(&ip.compartment_id))
+            .ok_or_else(|| WireError::not_found("ipv6", &id))?;
+        check_etag(request, &ip.etag)?;
+        tracing::debug!(ipv6 = %id, "DeleteIpv6");
+        self.remove_ipv6(&id);
+        Ok(Reply::no_content())
     }
 
     fn check_compartment(&self, principal: &Principal, compartment: &str) -> Result<(), WireError> {

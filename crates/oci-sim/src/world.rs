@@ -166,6 +166,9 @@ pub struct SubnetSpec {
     /// Free-form tags.
     #[serde(default)]
     pub freeform_tags: BTreeMap<String, String>,
+    /// IPv6 prefix of the subnet (always a /64), if it has one.
+    #[serde(default)]
+    pub ipv6_cidr_block: Option<String>,
 }
 
 /// A compute instance.
@@ -297,7 +300,8 @@ impl World {
     }
 
     /// A ready-made world: one compartment `oci-ipam`, VCN `10.0.0.0/16`, a node subnet
-    /// `10.0.0.0/24`, a pod subnet `10.0.64.0/18` (tagged `oci-ipam/role=pods`), and
+    /// `10.0.0.0/24`, a pod subnet `10.0.64.0/18` (tagged `oci-ipam/role=pods`, IPv6
+    /// `2603:c020:4000:6440::/64`), and
     /// `instances` VM.Standard.E4.Flex workers with 4 OCPUs (4 VNICs each) in
     /// `Uocm:US-ASHBURN-AD-1`, named `worker-0`, `worker-1`, ...
     #[must_use]
@@ -309,6 +313,7 @@ impl World {
         let pods = world.add_subnet(&vcn, &compartment, "10.0.64.0/18");
         if let Some(subnet) = world.subnets.iter_mut().find(|s| s.id == pods) {
             subnet.display_name = "pods".to_owned();
+            subnet.ipv6_cidr_block = Some("2603:c020:4000:6440::/64".to_owned());
             subnet
                 .freeform_tags
                 .insert("oci-ipam/role".to_owned(), "pods".to_owned());
@@ -399,6 +404,7 @@ impl World {
             display_name: format!("subnet-{}", self.subnets.len() + 1),
             dns_label: None,
             freeform_tags: BTreeMap::new(),
+            ipv6_cidr_block: None,
         });
         id
     }
@@ -506,6 +512,9 @@ impl World {
                 if other.overlaps(&cidr) {
                     return problem(format!("subnet {} overlaps subnet {other_id}", subnet.id));
                 }
+            }
+            if let Some(block) = &subnet.ipv6_cidr_block {
+                parse_ipv6_64(block).or_else(|e| problem(format!("subnet {}: {e}", subnet.id)))?;
             }
             subnets.insert(subnet.id.as_str(), cidr);
         }
@@ -657,6 +666,24 @@ impl std::fmt::Display for Cidr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", Ipv4Addr::from(self.network), self.prefix)
     }
+}
+
+/// Parses an IPv6 `/64` prefix into its network address.
+pub(crate) fn parse_ipv6_64(text: &str) -> Result<u128, String> {
+    let (addr, prefix) = text
+        .split_once('/')
+        .ok_or_else(|| format!("ipv6CidrBlock {text} lacks a /prefix"))?;
+    if prefix != "64" {
+        return Err(format!("ipv6CidrBlock {text}: OCI IPv6 subnets are /64"));
+    }
+    let addr: std::net::Ipv6Addr = addr
+        .parse()
+        .map_err(|_| format!("ipv6CidrBlock {text}: bad address"))?;
+    let network = u128::from(addr);
+    if network & ((1u128 << 64) - 1) != 0 {
+        return Err(format!("ipv6CidrBlock {text} has host bits set"));
+    }
+    Ok(network)
 }
 
 fn problem<T>(problem: String) -> Result<T, SimError> {

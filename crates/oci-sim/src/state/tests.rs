@@ -645,3 +645,59 @@ fn list_subnets_sorts_and_filters() {
     );
     assert_eq!(filtered.as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn ipv6_addresses_skip_the_reserved_eight_and_go_with_their_vnic() {
+    let mut f = Fixture::new(1);
+    let (attachment, vnic) = f.attach(0, at(0));
+    let create = |vnic: &str| body_request(json!({ "vnicId": vnic }));
+
+    let first = f.ok(Operation::CreateIpv6, create(&vnic), at(1_000));
+    assert_eq!(first["ipAddress"], "2603:c020:4000:6440::4");
+    assert_eq!(first["lifecycleState"], "AVAILABLE");
+    for _ in 1..32 {
+        f.ok(Operation::CreateIpv6, create(&vnic), at(1_000));
+    }
+    assert_eq!(
+        f.err(Operation::CreateIpv6, create(&vnic), at(1_000)),
+        (400, "LimitExceeded")
+    );
+
+    let taken = body_request(json!({ "vnicId": vnic, "ipAddress": "2603:c020:4000:6440::4" }));
+    assert_eq!(
+        f.err(Operation::CreateIpv6, taken, at(1_000)).0,
+        400,
+        "VNIC is full first"
+    );
+    let id = first["id"].as_str().expect("id").to_owned();
+    f.ok(Operation::DeleteIpv6, id_request(&id), at(1_000));
+    let reserved = body_request(json!({ "vnicId": vnic, "ipAddress": "2603:c020:4000:6440::3" }));
+    assert_eq!(
+        f.err(Operation::CreateIpv6, reserved, at(1_000)),
+        (400, "InvalidParameter")
+    );
+    let last = "2603:c020:4000:6440:ffff:ffff:ffff:fffc";
+    let reserved = body_request(json!({ "vnicId": vnic, "ipAddress": last }));
+    assert_eq!(
+        f.err(Operation::CreateIpv6, reserved, at(1_000)),
+        (400, "InvalidParameter")
+    );
+
+    let listed = f.ok(Operation::ListIpv6s, query(&[("vnicId", &vnic)]), at(1_000));
+    assert_eq!(listed.as_array().map(Vec::len), Some(31));
+    let shown = f.ok(Operation::GetVnic, id_request(&vnic), at(1_000));
+    assert_eq!(shown["ipv6Addresses"].as_array().map(Vec::len), Some(31));
+
+    f.ok(Operation::DetachVnic, id_request(&attachment), at(1_000));
+    f.state.settle(at(2_000));
+    assert!(f.state.ipv6s.is_empty());
+    let pods = f.pods();
+    assert!(f.state.subnets[&pods].used6.is_empty());
+
+    let nodes_vnic = f.state.vnics.values().next().expect("primary").id.clone();
+    assert_eq!(
+        f.err(Operation::CreateIpv6, create(&nodes_vnic), at(2_000))
+            .1,
+        "InvalidParameter"
+    );
+}

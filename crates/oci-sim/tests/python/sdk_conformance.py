@@ -171,6 +171,18 @@ moved = network.update_private_ip(
 assert moved.vnic_id == vnic2_id and moved.display_name == "moved"
 assert moved.ip_address == created[0].ip_address
 
+# IPv6: CreateIpv6, GetIpv6, ListIpv6s, DeleteIpv6.
+v6 = [network.create_ipv6(oci.core.models.CreateIpv6Details(vnic_id=vnic1.id),
+                          opc_retry_token=f"sdk-v6-{n}").data for n in range(3)]
+assert v6[0].ip_address == "2603:c020:4000:6440::4", v6[0].ip_address
+assert network.get_ipv6(v6[1].id).data.vnic_id == vnic1.id
+listed6 = oci.pagination.list_call_get_all_results(network.list_ipv6s, vnic_id=vnic1.id,
+                                                   limit=2).data
+assert [ip.id for ip in listed6] == [ip.id for ip in v6]
+assert network.get_vnic(vnic1.id).data.ipv6_addresses == [ip.ip_address for ip in v6]
+assert network.delete_ipv6(v6[2].id).status == 204
+expect_service_error(lambda: network.get_ipv6(v6[2].id), 404, "NotAuthorizedOrNotFound")
+
 mark('Rules surfacing')
 # Rules surfacing as ServiceError with OCI's status and code.
 primary_ip = network.list_private_ips(vnic_id=primary_vnic.id).data[0]
