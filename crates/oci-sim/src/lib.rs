@@ -50,6 +50,21 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Control and inspection
+//!
+//! - URLs: [`Sim::endpoint`], [`Sim::api_base_url`], [`Sim::metadata_base_url`] (one per
+//!   instance, selected by path prefix), [`Sim::federation_url`].
+//! - Credentials: [`Sim::create_user`] (returns an [`ApiUser`] with
+//!   [`ApiUser::write_config`] and [`ApiUser::key_id`]), [`Sim::register_api_key`].
+//! - The cluster: [`Sim::add_instance`] (scale up), [`Sim::terminate_instance`] (scale down).
+//! - Behaviour: [`Sim::set_faults`] (rates and latency), [`Sim::inject`] (the next N calls of
+//!   one operation get a given [`Fault`]), [`Sim::set_attach`], [`Sim::set_secondary_ips_per_vnic`],
+//!   [`Sim::set_session_token_lifetime`], [`Sim::clock`].
+//! - Inspection: [`Sim::counters`] ([`Counters`] per [`Operation`] and [`Outcome`]),
+//!   [`Sim::instance`] (an [`InstanceView`]: attachments, VNICs, private IPs),
+//!   [`Sim::tagged`], [`Sim::subnet_private_ips`], [`Sim::subnet_free`],
+//!   [`Sim::retry_replays`].
+//!
 //! # Time
 //!
 //! The simulator runs on real time with short, configurable delays, plus a [`SimClock`]
