@@ -58,8 +58,8 @@
 //!   [`ApiUser::write_config`] and [`ApiUser::key_id`]), [`Sim::register_api_key`].
 //! - The cluster: [`Sim::add_instance`] (scale up), [`Sim::terminate_instance`] (scale down).
 //! - Behaviour: [`Sim::set_faults`] (rates and latency), [`Sim::inject`] (the next N calls of
-//!   one operation get a given [`Fault`]), [`Sim::set_attach`], [`Sim::set_secondary_ips_per_vnic`],
-//!   [`Sim::set_session_token_lifetime`], [`Sim::clock`].
+//!   one operation get a given [`Fault`]), [`Sim::set_attach`],
+//!   [`Sim::set_secondary_ips_per_vnic`], [`Sim::set_session_token_lifetime`], [`Sim::clock`].
 //! - Inspection: [`Sim::counters`] ([`Counters`] per [`Operation`] and [`Outcome`]),
 //!   [`Sim::instance`] (an [`InstanceView`]: attachments, VNICs, private IPs),
 //!   [`Sim::tagged`], [`Sim::subnet_private_ips`], [`Sim::subnet_free`],
