@@ -10,14 +10,14 @@ use crate::process::{Failure, Result, cargo, run, succeeds};
 
 /// Options for `cargo xtask ci`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Skip installing missing tools (cargo-deny, the `oci` Python package).
     #[arg(long)]
     no_install: bool,
 }
 
 /// Runs every CI step, stopping at the first failure.
-pub fn ci(args: &Args) -> Result {
+pub(crate) fn ci(args: &Args) -> Result {
     if !args.no_install {
         install_tools()?;
     }
@@ -26,7 +26,15 @@ pub fn ci(args: &Args) -> Result {
 
     run(
         "clippy",
-        cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
 
     run(
@@ -86,6 +94,6 @@ fn report_advisories() {
 }
 
 /// The Python interpreter the interop tests use: `$PYTHON`, else `python3`.
-pub fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }

@@ -30,14 +30,29 @@ struct Artifact {
 
 /// Every generated file.
 fn artifacts() -> Vec<Artifact> {
-    vec![Artifact {
-        path: "deploy/crds/ocinetworknodes.oci-ipam.io.yaml",
-        source: "crates/k8s-glue/src/crd.rs",
-        render: || {
-            k8s_glue::crd::crd_yaml()
-                .map_err(|err| Failure(format!("rendering the OciNetworkNode CRD: {err}")))
+    vec![
+        Artifact {
+            path: "deploy/crds/ocinetworknodes.oci-ipam.io.yaml",
+            source: "crates/k8s-glue/src/crd.rs",
+            render: || {
+                k8s_glue::crd::crd_yaml()
+                    .map_err(|err| Failure(format!("rendering the OciNetworkNode CRD: {err}")))
+            },
         },
-    }]
+        Artifact {
+            path: "deploy/helm/oci-ipam/crds/ocinetworknodes.oci-ipam.io.yaml",
+            source: "crates/k8s-glue/src/crd.rs",
+            render: || {
+                k8s_glue::crd::crd_yaml()
+                    .map_err(|err| Failure(format!("rendering the OciNetworkNode CRD: {err}")))
+            },
+        },
+        Artifact {
+            path: "deploy/manifests/oci-ipam.yaml",
+            source: "deploy/helm/oci-ipam (chart and default values)",
+            render: || crate::chart::render_chart(&workspace_root().join("deploy/helm/oci-ipam")),
+        },
+    ]
 }
 
 /// Writes every generated file, or with `--check` reports those that drifted.
@@ -86,7 +101,10 @@ fn write(path: &Path, contents: &str) -> Result {
 /// One line naming the file, its source and the first line that differs.
 fn describe_drift(artifact: &Artifact, current: Option<&str>, wanted: &str) -> String {
     let Some(current) = current else {
-        return format!("  {} is missing (generated from {})", artifact.path, artifact.source);
+        return format!(
+            "  {} is missing (generated from {})",
+            artifact.path, artifact.source
+        );
     };
 
     let mut current_lines = current.lines();

@@ -4,6 +4,7 @@
 //! dispatches. Everything here runs on a developer's machine or in CI, never in a cluster.
 
 mod bench;
+mod chart;
 mod ci;
 mod demo;
 mod r#gen; // `gen` is a reserved word in edition 2024

@@ -6,7 +6,7 @@ use std::process::Command;
 
 /// A failed xtask step: what was attempted and why it failed.
 #[derive(Debug)]
-pub struct Failure(pub String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -15,16 +15,16 @@ impl fmt::Display for Failure {
 }
 
 /// The result type of every xtask step.
-pub type Result<T = ()> = std::result::Result<T, Failure>;
+pub(crate) type Result<T = ()> = std::result::Result<T, Failure>;
 
 /// The workspace root (the parent of the `xtask` directory).
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 /// A `cargo` command with the toolchain that runs xtask, started in the workspace root.
-pub fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root());
@@ -32,7 +32,7 @@ pub fn cargo() -> Command {
 }
 
 /// Runs `cmd` to completion, echoing it first; fails naming `step` if it exits non-zero.
-pub fn run(step: &str, cmd: &mut Command) -> Result {
+pub(crate) fn run(step: &str, cmd: &mut Command) -> Result {
     eprintln!("xtask: {step}: {}", describe(cmd));
 
     let status = cmd
@@ -42,12 +42,14 @@ pub fn run(step: &str, cmd: &mut Command) -> Result {
     if status.success() {
         Ok(())
     } else {
-        Err(Failure(format!("{step} failed ({status}); see the output above")))
+        Err(Failure(format!(
+            "{step} failed ({status}); see the output above"
+        )))
     }
 }
 
 /// Whether `cmd` runs and exits zero, with its output discarded.
-pub fn succeeds(cmd: &mut Command) -> bool {
+pub(crate) fn succeeds(cmd: &mut Command) -> bool {
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()

@@ -654,11 +654,17 @@ mod tests {
         let key = PrivateKey::from_pem(test_keys::PKCS1, None).unwrap();
         assert!(key.fast.is_some(), "ring takes a 2048-bit key");
         let digest = Sha256::digest(b"same bytes");
-        let reference = key.rsa.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).unwrap();
+        let reference = key
+            .rsa
+            .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
+            .unwrap();
         assert_eq!(key.sign_sha256(b"same bytes").unwrap(), reference);
 
         let small = PrivateKey::from_pem(test_keys::ORACLE_DOCS, None).unwrap();
-        assert!(small.fast.is_none(), "the 1024-bit docs key signs with the rsa crate");
+        assert!(
+            small.fast.is_none(),
+            "the 1024-bit docs key signs with the rsa crate"
+        );
     }
 
     #[test]

@@ -587,7 +587,7 @@ impl Drop for Topology {
 
 /// The MAC of node link / VNIC `n`.
 pub fn mac(n: u8) -> String {
-    format!("02:00:17:00:00:1{n}")
+    format!("02:00:17:00:01:{n:02x}")
 }
 
 /// The OCID of VNIC `n`.
