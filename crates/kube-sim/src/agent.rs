@@ -8,9 +8,13 @@
 //! client-go: a watcher on `metadata.name=<node>` is their informer, status goes through
 //! `PUT .../status` with the resourceVersion they last saw.
 //!
-//! Not modelled: IPv6, multi-pool mode, endpoint restore across agent restarts (a restarted
-//! agent starts without pods), the CNI's own retry backoff (a pending pod retries at every pod
-//! tick), and the `spec.health`/`spec.ingress` address fields (left unset).
+//! A restarted agent restores the endpoints it is given in [`AgentSettings::restore`] (the
+//! real agent reads them from its state directory) by asking for each address explicitly;
+//! an address no longer in the pool fails to restore and its pod is lost.
+//!
+//! Not modelled: IPv6 (IPv6 pool entries are never handed out), multi-pool mode, the CNI's own
+//! retry backoff (a pending pod retries at every pod tick), and the `spec.health`/
+//! `spec.ingress` address fields (left unset).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -57,6 +61,10 @@ pub struct AgentSettings {
     pub desired_pods: usize,
     /// Namespace of the simulated pods (owners are `<namespace>/<pod>`).
     pub namespace: String,
+    /// Endpoints to restore at start-up, address → owner (`router`, `health` or
+    /// `<namespace>/<pod>`), as an agent restarted on the same node finds them in its state
+    /// directory. Empty for a fresh node.
+    pub restore: BTreeMap<String, String>,
 }
 
 impl Default for AgentSettings {
@@ -69,6 +77,7 @@ impl Default for AgentSettings {
             seed: 1,
             desired_pods: 0,
             namespace: "default".to_owned(),
+            restore: BTreeMap::new(),
         }
     }
 }
@@ -112,6 +121,14 @@ impl AgentSettings {
     #[must_use]
     pub fn health(mut self, health: HealthChecking) -> Self {
         self.health = health;
+        self
+    }
+
+    /// Restores these endpoints (address → owner) at start-up, as after an agent restart;
+    /// pass the [`AgentHandle::allocations`] of the agent that ran before.
+    #[must_use]
+    pub fn restore(mut self, endpoints: BTreeMap<String, String>) -> Self {
+        self.restore = endpoints;
         self
     }
 }
@@ -160,6 +177,12 @@ pub struct AgentStats {
     pub pods_stopped: u64,
     /// Pod start attempts that failed because no pool address was free.
     pub failed_pod_starts: u64,
+    /// Endpoints restored at start-up with their old address.
+    pub restored: u64,
+    /// Endpoints that failed to restore because their address was no longer in the pool
+    /// (Cilium's `ErrIPNotAvailableInPool`); restored pods are lost, the router and health
+    /// endpoints take a new address.
+    pub failed_restores: u64,
     /// Successful `status` writes.
     pub status_writes: u64,
     /// `status` writes refused with 409 (then retried on a fresh copy).
@@ -400,6 +423,8 @@ struct Agent {
     /// The latest CiliumNode seen, with the agent's own release-ips answers applied.
     latest: Option<Value>,
     allocations: BTreeMap<String, Allocation>,
+    /// Endpoints still to restore (address → owner), taken from the settings.
+    to_restore: BTreeMap<String, String>,
     /// Addresses already reported as having left the pool (reported once).
     reported_missing: BTreeSet<String>,
     /// Addresses reported as released while in use (reported once).
@@ -425,6 +450,7 @@ impl Agent {
         let gvk = GroupVersionKind::gvk("cilium.io", "v2", "CiliumNode");
         let resource = ApiResource::from_gvk_with_plural(&gvk, "ciliumnodes");
         let rng = ChaCha8Rng::seed_from_u64(settings.seed ^ fnv1a(node.as_bytes()));
+        let to_restore = settings.restore.clone();
 
         Self {
             node: node.to_owned(),
@@ -438,6 +464,7 @@ impl Agent {
             stats: AgentStats::default(),
             latest: None,
             allocations: BTreeMap::new(),
+            to_restore,
             reported_missing: BTreeSet::new(),
             released_in_use: BTreeSet::new(),
             answered: BTreeMap::new(),
@@ -729,22 +756,91 @@ impl Agent {
             return;
         }
 
-        let Some(router) = self.allocate_next("router") else {
+        let Some(router) = self.restore_or_allocate("router") else {
             self.stats.last_error = Some("no pool address free for the router".to_owned());
             return;
         };
         self.stats.router_ip = Some(router);
         if self.settings.health == HealthChecking::Enabled {
-            match self.allocate_next("health") {
+            match self.restore_or_allocate("health") {
                 Some(health) => self.stats.health_ip = Some(health),
                 None => {
                     self.stats.last_error = Some("no pool address free for health".to_owned());
                 }
             }
         }
+        self.restore_pods();
+
         self.stats.phase = AgentPhase::Running;
         self.dirty = true;
         tracing::debug!(node = %self.node, "simulated agent running");
+    }
+
+    /// The router or health address: the restored one if it can be had again (as
+    /// `allocateDatapathIPs` re-requests the old `cilium_host` address), else the next free.
+    fn restore_or_allocate(&mut self, owner: &str) -> Option<String> {
+        let restored = self
+            .to_restore
+            .iter()
+            .find(|(_, o)| o.as_str() == owner)
+            .map(|(ip, _)| ip.clone());
+        if let Some(ip) = restored {
+            self.to_restore.remove(&ip);
+            if self.allocate_ip(&ip, owner) {
+                return Some(ip);
+            }
+        }
+        self.allocate_next(owner)
+    }
+
+    /// Endpoint restore: each restored pod asks for its old address; one whose address left
+    /// the pool fails to restore and the pod is lost (the CNI would have to recreate it).
+    fn restore_pods(&mut self) {
+        let prefix = format!("{}/", self.settings.namespace);
+        for (ip, owner) in std::mem::take(&mut self.to_restore) {
+            let Some(pod) = owner.strip_prefix(&prefix).map(str::to_owned) else {
+                continue;
+            };
+            if let Some(number) = pod.strip_prefix("pod-").and_then(|n| n.parse::<u64>().ok()) {
+                self.next_pod = self.next_pod.max(number);
+            }
+            if self.allocate_ip(&ip, &owner) {
+                self.running.push((pod, ip));
+            }
+        }
+    }
+
+    /// `nodeStore.allocate(ip)`: an explicit address, refused with `ErrIPNotAvailableInPool`
+    /// when the pool no longer holds it (or it is already handed out here).
+    fn allocate_ip(&mut self, ip: &str, owner: &str) -> bool {
+        let entry = self
+            .latest
+            .as_ref()
+            .and_then(|latest| pool_of(latest).remove(ip));
+        match entry {
+            Some(entry) if !self.allocations.contains_key(ip) => {
+                self.allocations.insert(
+                    ip.to_owned(),
+                    Allocation {
+                        owner: owner.to_owned(),
+                        resource: entry.resource,
+                    },
+                );
+                self.stats.restored += 1;
+                self.dirty = true;
+                true
+            }
+            _ => {
+                tracing::debug!(
+                    node = %self.node,
+                    ip,
+                    owner,
+                    "endpoint not restored: address not available in the pool"
+                );
+                self.stats.failed_restores += 1;
+                false
+            }
+        }
     }
 
     /// `nodeStore.allocateNext` in crd mode: an entry pinned to `owner` first; otherwise a

@@ -345,6 +345,80 @@ async fn a_pod_start_fails_and_is_counted_while_the_pool_is_empty() {
     assert_eq!(stats.pods_pending, 0);
 }
 
+#[tokio::test]
+async fn ipv6_pool_entries_are_never_handed_out_by_the_ipv4_allocator() {
+    let cluster = Cluster::start().await;
+    let agent = cluster.node("w1", fast().desired_pods(2)).await;
+    let entries = json!({"10.0.1.1": {}, "10.0.1.2": {}, "2001:db8::1": {}, "2001:db8::2": {},
+                         "2001:db8::3": {}});
+    cluster.spec_ipam("w1", json!({"pool": entries})).await;
+    running(&agent).await;
+
+    let (stats, ok) = agent.wait_for(WAIT, |s| s.failed_pod_starts >= 4).await;
+    assert!(ok, "pods find no IPv4 address left: {stats:?}");
+    assert_eq!(stats.pods_running, 0);
+    let allocated: Vec<String> = agent.allocations().into_keys().collect();
+    assert_eq!(
+        allocated,
+        ["10.0.1.1", "10.0.1.2"],
+        "router and health only"
+    );
+
+    cluster
+        .spec_ipam("w1", json!({"pool": {"10.0.1.3": {}, "10.0.1.4": {}}}))
+        .await;
+    let (stats, ok) = agent.wait_for(WAIT, |s| s.pods_running == 2).await;
+    assert!(ok, "{stats:?}");
+    assert!(agent.allocations().keys().all(|ip| !ip.contains(':')));
+}
+
+#[tokio::test]
+async fn a_restarted_agent_restores_its_endpoints_and_loses_one_whose_address_left_the_pool() {
+    let cluster = Cluster::start().await;
+    let before = cluster.node("w1", fast().desired_pods(3)).await;
+    cluster.spec_ipam("w1", json!({"pool": pool(8)})).await;
+    running(&before).await;
+    before.wait_for(WAIT, |s| s.pods_running == 3).await;
+    let held = before.allocations();
+    let (lost_ip, lost_owner) = held
+        .iter()
+        .find(|(_, owner)| owner.starts_with("default/pod-"))
+        .map(|(ip, owner)| (ip.clone(), owner.clone()))
+        .unwrap();
+
+    // The operator wrongly drops an address in use; the agent restarts afterwards.
+    cluster
+        .spec_ipam("w1", json!({"pool": {&lost_ip: null}}))
+        .await;
+    cluster
+        .eventually(|| !cluster.sim.violations().is_empty())
+        .await;
+    let after = cluster
+        .sim
+        .start_agent("w1", fast().desired_pods(3).restore(held.clone()))
+        .await
+        .unwrap();
+    running(&after).await;
+
+    let (stats, ok) = after.wait_for(WAIT, |s| s.pods_running == 3).await;
+    assert!(ok, "{stats:?}");
+    assert_eq!(stats.failed_restores, 1, "{stats:?}");
+    assert_eq!(stats.restored, 4, "router, health and two pods: {stats:?}");
+    let now = after.allocations();
+    for (ip, owner) in &held {
+        if *ip == lost_ip {
+            assert!(!now.contains_key(ip), "{ip} is not in the pool");
+        } else {
+            assert_eq!(now.get(ip), Some(owner), "{ip} keeps its owner");
+        }
+    }
+    assert!(
+        !now.values().any(|owner| *owner == lost_owner),
+        "the pod whose address left the pool is lost: {now:?}"
+    );
+    assert_eq!(stats.router_ip, before.stats().router_ip);
+}
+
 // --- §2.3: reporting usage --------------------------------------------------------------------
 
 #[tokio::test]
