@@ -424,6 +424,54 @@ async fn stale_resource_versions_get_409_and_json_patch_test_guards_writes() {
     assert!(sim.store().request_count(Verb::Patch, "ciliumnodes") >= 4);
 }
 
+#[tokio::test]
+async fn missing_objects_get_404_not_found_on_every_verb() {
+    let (_sim, client) = start(CiliumCrd::V1_15_7).await;
+    let api = cilium_nodes(&client);
+    let nodes: Api<Node> = Api::all(client.clone());
+
+    let get = api.get("absent").await.unwrap_err();
+    let patch = api
+        .patch(
+            "absent",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {}})),
+        )
+        .await
+        .unwrap_err();
+    let status = api
+        .replace_status(
+            "absent",
+            &PostParams::default(),
+            &cilium_node("absent", json!({})),
+        )
+        .await
+        .unwrap_err();
+    let delete = api
+        .delete("absent", &DeleteParams::default())
+        .await
+        .unwrap_err();
+    let node = nodes.get("absent").await.unwrap_err();
+
+    for (verb, err) in [
+        ("get", get),
+        ("patch", patch),
+        ("status", status),
+        ("delete", delete),
+        ("node", node),
+    ] {
+        let status = api_error(err);
+        assert_eq!(status.code, 404, "{verb}: {status:?}");
+        assert_eq!(status.reason, "NotFound", "{verb}");
+        assert!(
+            status.message.contains("absent"),
+            "{verb}: {}",
+            status.message
+        );
+    }
+    assert_eq!(api.get_opt("absent").await.unwrap(), None);
+}
+
 /// Sends a JSON patch as raw HTTP (kube 5 wants a `json_patch::Patch`, which this workspace
 /// does not depend on).
 async fn json_patch(
