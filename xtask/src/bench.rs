@@ -5,6 +5,12 @@
 //! `oci-ipam-planner plan --format json` on a 10,000-node snapshot under `/usr/bin/time -v`
 //! for wall time and peak memory. Targets (design §9): plan ≤ 0.25 × parse at 10,000 nodes,
 //! and the whole CLI run under 2 s. A missed target fails the command.
+//!
+//! `operator` runs the release operator against oci-sim and kube-sim: scale-up time against
+//! the rate-limit floor, OCI calls per address, mutating calls while idle and peak memory at
+//! 5,000 nodes (see [`operator`]).
+
+mod operator;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +24,9 @@ pub(crate) struct Args {
     /// What to benchmark.
     #[arg(value_enum)]
     target: Target,
+    /// Options of the `operator` target.
+    #[command(flatten)]
+    operator: operator::Args,
 }
 
 /// A benchmark target.
@@ -25,12 +34,15 @@ pub(crate) struct Args {
 enum Target {
     /// ipam-core parse and plan time, and the planner CLI's wall time and peak memory.
     Planner,
+    /// The operator against the simulators: scale-up, calls per address, idle, memory.
+    Operator,
 }
 
 /// Runs the chosen benchmark.
 pub(crate) fn bench(args: &Args) -> Result {
     match args.target {
         Target::Planner => planner(),
+        Target::Operator => operator::bench(&args.operator),
     }
 }
 
@@ -107,12 +119,12 @@ fn planner() -> Result {
     }
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(crate) fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
 
 /// The target directory cargo uses for this workspace.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
