@@ -307,6 +307,80 @@ async fn metadata_service_calls_decode() {
     assert_eq!(shape.max_vnic_attachments, Some(4));
 }
 
+#[tokio::test]
+async fn ipv6_addresses_are_created_listed_across_pages_and_deleted() {
+    let f = Fixture::start().await;
+    let pods: SubnetId = f
+        .world
+        .subnets
+        .iter()
+        .find(|s| s.ipv6_cidr_block.is_some())
+        .unwrap()
+        .id
+        .parse()
+        .unwrap();
+    let details = AttachVnicDetails::new(f.instance(), CreateVnicDetails::in_subnet(pods));
+    let attaching = f
+        .client
+        .attach_vnic(&details, &RetryToken::random())
+        .await
+        .unwrap();
+    let attached = wait_for_state(
+        &f.client,
+        &attaching.id,
+        VnicAttachmentLifecycleState::Attached,
+    )
+    .await;
+    let vnic = attached.vnic_id.unwrap();
+
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        let details = CreateIpv6Details::on_vnic(vnic.clone());
+        created.push(
+            f.client
+                .create_ipv6(&details, &RetryToken::random())
+                .await
+                .unwrap(),
+        );
+    }
+    let mut request = ListIpv6sRequest::on_vnic(vnic.clone());
+    request.limit = Some(2);
+    f.sim.reset_counters();
+    let listed: Vec<Ipv6> = f.client.list_ipv6s(&request).try_collect().await.unwrap();
+    let pages = f.sim.counters().successes(oci_sim::Operation::ListIpv6s);
+    f.client.delete_ipv6(&created[1].id).await.unwrap();
+    let after: Vec<Ipv6> = f.client.list_ipv6s(&request).try_collect().await.unwrap();
+    let vnic_now = f.client.get_vnic(&vnic).await.unwrap();
+
+    let prefix = u128::from(
+        "2603:c020:4000:6440::"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap(),
+    );
+    for ip in &created {
+        assert_eq!(
+            u128::from(ip.ip_address) >> 64,
+            prefix >> 64,
+            "{}",
+            ip.ip_address
+        );
+        assert_eq!(ip.vnic_id.as_ref(), Some(&vnic));
+    }
+    let ids = |ips: &[Ipv6]| {
+        let mut ids: Vec<Ipv6Id> = ips.iter().map(|ip| ip.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&listed), ids(&created));
+    assert_eq!(pages, 2, "three addresses in pages of two");
+    assert_eq!(ids(&after), ids(&[created[0].clone(), created[2].clone()]));
+    let mut on_vnic = vnic_now.ipv6_addresses.clone();
+    on_vnic.sort();
+    let mut expected: Vec<std::net::Ipv6Addr> = after.iter().map(|ip| ip.ip_address).collect();
+    expected.sort();
+    assert_eq!(on_vnic, expected);
+}
+
 // === pagination ===
 
 #[tokio::test]
@@ -381,6 +455,113 @@ async fn each_retryable_fault_is_retried_to_success() {
             "{name}: no fault injected"
         );
     }
+}
+
+#[tokio::test]
+async fn every_retryable_status_is_retried_and_501_is_final() {
+    let f = Fixture::start_with(fast_retries(6), RateLimits::unlimited()).await;
+    let subnet = f.node_subnet();
+    let retryable = [
+        (oci_sim::Fault::TooManyRequests, 429),
+        (oci_sim::Fault::InternalServerError, 500),
+        (oci_sim::Fault::BadGateway, 502),
+        (oci_sim::Fault::ServiceUnavailable, 503),
+        (oci_sim::Fault::GatewayTimeout, 504),
+        (oci_sim::Fault::IncorrectState, 409),
+        (oci_sim::Fault::LockConflict, 409),
+    ];
+
+    for (fault, status) in retryable {
+        f.sim.reset_counters();
+        f.sim.inject(oci_sim::Operation::GetSubnet, fault, 2);
+
+        f.client.get_subnet(&subnet).await.unwrap();
+
+        let counters = f.sim.counters();
+        let injected = counters.get(
+            oci_sim::Operation::GetSubnet,
+            &oci_sim::Outcome::InjectedError(status),
+        );
+        assert_eq!(injected, 2, "{fault:?}");
+        assert_eq!(
+            counters.successes(oci_sim::Operation::GetSubnet),
+            1,
+            "{fault:?}"
+        );
+        assert_eq!(
+            f.observer.attempts.lock().unwrap().last(),
+            Some(&3),
+            "{fault:?}"
+        );
+    }
+
+    f.sim.reset_counters();
+    f.sim.inject(
+        oci_sim::Operation::GetSubnet,
+        oci_sim::Fault::MethodNotImplemented,
+        1,
+    );
+    let err = f.client.get_subnet(&subnet).await.unwrap_err();
+    assert_eq!(err.status(), Some(501), "{err}");
+    assert!(matches!(err, Error::Service { attempts: 1, .. }), "{err:?}");
+    assert_eq!(f.sim.counters().total(oci_sim::Operation::GetSubnet), 1);
+}
+
+#[tokio::test]
+async fn a_create_retried_after_409_incorrect_state_creates_one_address() {
+    let f = Fixture::start_with(fast_retries(6), RateLimits::unlimited()).await;
+    let primary = f.primary_vnic().await;
+    f.sim.inject(
+        oci_sim::Operation::CreatePrivateIp,
+        oci_sim::Fault::IncorrectState,
+        1,
+    );
+    f.sim.inject(
+        oci_sim::Operation::CreatePrivateIp,
+        oci_sim::Fault::LostResponse,
+        1,
+    );
+
+    let created = f
+        .client
+        .create_private_ip(
+            &CreatePrivateIpDetails::on_vnic(primary),
+            &RetryToken::random(),
+        )
+        .await
+        .unwrap();
+
+    let counters = f.sim.counters();
+    assert_eq!(
+        counters.get(
+            oci_sim::Operation::CreatePrivateIp,
+            &oci_sim::Outcome::InjectedError(409)
+        ),
+        1
+    );
+    assert_eq!(
+        counters.get(
+            oci_sim::Operation::CreatePrivateIp,
+            &oci_sim::Outcome::InjectedLostResponse
+        ),
+        1
+    );
+    assert_eq!(f.observer.attempts.lock().unwrap().last(), Some(&3));
+    assert_eq!(
+        f.sim.retry_replays(),
+        1,
+        "the third attempt replayed the second"
+    );
+    let view = f.sim.instance(f.instance().as_str()).unwrap();
+    assert_eq!(
+        view.secondary_ips().len(),
+        1,
+        "one address for three attempts"
+    );
+    assert_eq!(
+        f.client.get_private_ip(&created.id).await.unwrap().id,
+        created.id
+    );
 }
 
 #[tokio::test]
