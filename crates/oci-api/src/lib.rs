@@ -21,6 +21,45 @@
 //! List calls come as pages (`*_page`) and as streams over every page (`list_*`).
 //! TLS is rustls with certificate verification always on; plain HTTP is accepted only to
 //! loopback unless [`Endpoint::dangerous_plain_http`] is used.
+//!
+//! # Example
+//!
+//! A client for a local stand-in (such as `oci-sim --listen 127.0.0.1:8419
+//! --write-user-config /tmp/oci-sim-admin`), with an API key from an OCI config file; for
+//! OCI itself use [`Endpoint::for_region`] instead:
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use oci_api::prelude::*;
+//! use oci_api::{Client, Endpoint, RetryToken};
+//! use oci_auth::{AuthConfig, AuthMethod};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let credentials = AuthConfig::new(AuthMethod::ConfigFile)
+//!     .config_file("/tmp/oci-sim-admin/config")
+//!     .build()?;
+//! let client = Client::builder()
+//!     .endpoint(Endpoint::parse("http://127.0.0.1:8419")?)
+//!     .credentials(credentials)
+//!     .build()?;
+//!
+//! let vnic: VnicId = "ocid1.vnic.oc1.iad.aaaaaaaaexample".parse()?;
+//! let details = CreatePrivateIpDetails::on_vnic(vnic.clone());
+//! match client.create_private_ip(&details, &RetryToken::random()).await {
+//!     Ok(created) => println!("created {}", created.ip_address),
+//!     Err(err) if err.status() == Some(400) => {
+//!         // The VNIC or its subnet is full: OCI's code and message say which.
+//!         println!("refused: {err} (request {:?})", err.request_id());
+//!     }
+//!     Err(err) => return Err(err.into()),
+//! }
+//!
+//! let held: Vec<PrivateIp> =
+//!     client.list_private_ips(&ListPrivateIpsRequest::on_vnic(vnic)).try_collect().await?;
+//! println!("{} private IPs on the VNIC", held.len());
+//! # Ok(())
+//! # }
+//! ```
 
 mod api;
 mod auth;
