@@ -258,8 +258,8 @@ pub fn needed_ips(available: u32, used: u32, pre: u32, min: u32, max: u32) -> (u
 /// Cilium's `calculateExcessIPs` (`pkg/ipam/node.go`): nothing while both usage and the pool
 /// stay within min-allocate + max-above-watermark, else A − U − P − W, never below 0.
 ///
-/// `docs/cilium-compat.md` in the design notes describes an extra branch (A − m − W when
-/// U + P ≤ m + W); Cilium's source has no such branch, and this follows the source.
+/// Some descriptions of Cilium add a branch (A − m − W when U + P ≤ m + W); Cilium's source
+/// has none, and this follows the source.
 pub fn excess_ips(available: u32, used: u32, pre: u32, min: u32, watermark: u32) -> u32 {
     let (a, u, p, m, w) = (
         i64::from(available),
