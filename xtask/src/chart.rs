@@ -478,6 +478,11 @@ mod cli_tests {
             set(&mut values, path, Value::String(value.to_owned()));
         }
         set(&mut values, "ipam.releaseExcessIps", Value::Bool(true));
+        set(
+            &mut values,
+            "operator.nodeSelector",
+            serde_yaml::from_str("{oci-ipam.io/operator: 'true'}").expect("yaml"),
+        );
         values
     }
 
@@ -660,6 +665,48 @@ mod cli_tests {
 
         assert!(unknown.is_err_and(|err| err.contains("--no-such-flag")));
         assert!(invalid.is_err_and(|err| err.contains("some")));
+    }
+
+    #[test]
+    fn the_operator_can_be_pinned_to_nodes() {
+        let pinned = object(&all_options(), "Deployment", "oci-ipam-operator").expect("Deployment");
+        let anywhere =
+            object(&default_values(), "Deployment", "oci-ipam-operator").expect("Deployment");
+
+        let selector = &pinned["spec"]["template"]["spec"]["nodeSelector"];
+
+        assert_eq!(selector["oci-ipam.io/operator"].as_str(), Some("true"));
+        assert!(anywhere["spec"]["template"]["spec"]["nodeSelector"].is_null());
+    }
+
+    /// Both workloads use the host network, where Cilium holds 9962 to 9966 (agent,
+    /// operator, Envoy, Hubble, Hubble Relay metrics).
+    #[test]
+    fn host_ports_are_distinct_and_clear_of_cilium() {
+        let values = default_values();
+        let ports: Vec<u64> = [
+            "operator.metricsPort",
+            "operator.healthPort",
+            "nodeAgent.metricsPort",
+        ]
+        .iter()
+        .map(|path| {
+            path.split('.')
+                .fold(&values, |at, key| &at[key])
+                .as_u64()
+                .unwrap_or_else(|| panic!("{path} is a port number"))
+        })
+        .collect();
+
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+
+        assert_eq!(distinct.len(), ports.len(), "ports {ports:?} collide");
+        assert!(
+            ports.iter().all(|port| !(9962..=9966).contains(port)),
+            "ports {ports:?} collide with Cilium's 9962-9966"
+        );
     }
 
     #[test]
