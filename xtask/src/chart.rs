@@ -21,7 +21,10 @@
 //!
 //! The tests below also take the rendered operator Deployment and node agent DaemonSet and
 //! parse their command lines with the real binaries' CLIs, so a value that renders to a flag
-//! or value a binary does not accept fails CI.
+//! or value a binary does not accept fails CI. `rbac_tests` runs the operator with the rendered
+//! args against kube-sim and checks every request it sends against the rendered RBAC; the
+//! node agent's RBAC is checked by no such run, since the agent needs root and a network
+//! namespace to run, so its rules rest on reading its code.
 
 use std::fs;
 use std::path::Path;
@@ -437,6 +440,9 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod rbac_tests;
+
 /// The rendered chart against the real binaries' command lines.
 #[cfg(test)]
 mod cli_tests {
@@ -455,7 +461,7 @@ mod cli_tests {
         workspace_root().join("deploy/helm/oci-ipam")
     }
 
-    fn default_values() -> Value {
+    pub(super) fn default_values() -> Value {
         let text = std::fs::read_to_string(chart().join("values.yaml")).expect("values.yaml");
         serde_yaml::from_str(&text).expect("values.yaml parses")
     }
@@ -486,7 +492,7 @@ mod cli_tests {
         values
     }
 
-    fn set(values: &mut Value, path: &str, value: Value) {
+    pub(super) fn set(values: &mut Value, path: &str, value: Value) {
         let mut at = values;
         for key in path.split('.') {
             at = at
@@ -509,7 +515,7 @@ mod cli_tests {
     }
 
     /// The args and env variable names of the workload's only container.
-    fn container(values: &Value, kind: &str, name: &str) -> (Vec<String>, Vec<String>) {
+    pub(super) fn container(values: &Value, kind: &str, name: &str) -> (Vec<String>, Vec<String>) {
         let workload = object(values, kind, name).unwrap_or_else(|| panic!("no {kind} {name}"));
         let containers = workload["spec"]["template"]["spec"]["containers"]
             .as_sequence()
