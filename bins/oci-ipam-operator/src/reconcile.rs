@@ -57,6 +57,8 @@ pub struct Engine {
     planner: Arc<dyn Planner>,
     subnets: SubnetBook,
     memory: Mutex<HashMap<String, NodeMemory>>,
+    /// Nodes read from OCI at once (see [`reading_permits`]).
+    reading: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Engine {
@@ -118,11 +120,12 @@ impl Engine {
             cilium_nodes: CiliumNodes::new(client.clone()),
             records: OciNetworkNodes::new(client),
             ownership: Ownership::new(config.cluster.clone()),
-            config,
             metrics,
             planner,
             subnets: SubnetBook::default(),
             memory: Mutex::new(HashMap::new()),
+            reading: tokio::sync::Semaphore::new(reading_permits(&config)),
+            config,
         }
     }
 
@@ -338,38 +341,29 @@ impl Engine {
             memory.get(name).and_then(|known| {
                 let view = known.view.as_ref()?;
                 let fresh = !known.dirty
+                    && view.instance.id == *instance
                     && now.saturating_duration_since(view.read_at) < self.config.resync_interval;
                 Some((view.clone(), fresh))
             })
         };
-
-        match previous {
-            Some((view, true)) if view.instance.id == *instance => Ok(view),
-            Some((view, _)) => {
-                read_node(
-                    self.oci.as_ref(),
-                    &self.ownership,
-                    name,
-                    instance,
-                    Some(&view),
-                    self.config.first_vnic_index,
-                    now,
-                )
-                .await
-            }
-            None => {
-                read_node(
-                    self.oci.as_ref(),
-                    &self.ownership,
-                    name,
-                    instance,
-                    None,
-                    self.config.first_vnic_index,
-                    now,
-                )
-                .await
-            }
+        if let Some((view, true)) = previous {
+            return Ok(view);
         }
+
+        // Nodes are read a few at a time so the first ones reach their creates while the
+        // rest still queue for the read budget (each node's reads would otherwise interleave
+        // with every other node's and no create could start until nearly all were read).
+        let _reading = self.reading.acquire().await.ok();
+        read_node(
+            self.oci.as_ref(),
+            &self.ownership,
+            name,
+            instance,
+            previous.as_ref().map(|(view, _)| view),
+            self.config.first_vnic_index,
+            now,
+        )
+        .await
     }
 
     /// Follows an attachment in flight: once ATTACHED the VNIC joins the view.
@@ -1069,6 +1063,13 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// How many nodes are read from OCI at once: about what the read budget serves in one
+/// second, so reading never waits on this gate while the budget has tokens to spare.
+fn reading_permits(config: &Config) -> usize {
+    let per_second = config.rate_limits.read.qps.ceil().max(1.0);
+    (per_second as usize).clamp(1, config.workers.max(1))
 }
 
 /// The instance OCID of a node: `spec.instance-id` of the CiliumNode, else the Node's
