@@ -117,9 +117,11 @@ pub struct Shortfall {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum ShortfallReason {
-    /// Every VNIC the instance may have is full (or no more may be attached).
+    /// No more VNICs may be attached (the shape's limit, the policy, or an unknown limit)
+    /// and the attached ones are full at `ipsPerVnic`.
     VnicLimit,
-    /// The subnet to take addresses from has none left.
+    /// The subnet to take addresses from has none left; also when attached VNICs still have
+    /// room that their full subnet cannot fill and no more VNICs may be attached.
     SubnetExhausted,
     /// The node reached its max-allocate.
     MaxAllocate,
@@ -520,6 +522,10 @@ fn plan_allocation(
 
     let mut remaining = target;
     let mut exhausted_subnet: Option<usize> = None;
+    // Room on pool VNICs that their subnets cannot fill: while there is any, the VNICs are
+    // not the limit, the subnet is.
+    let mut stranded_room: u32 = 0;
+    let mut stranded_vnics: u32 = 0;
 
     // VNICs are filled in index order; snapshots usually list them that way already.
     let mut pool: Vec<&Vnic> = node.pool_vnics(policy).collect();
@@ -542,6 +548,8 @@ fn plan_allocation(
         let take = remaining.min(room).min(clamp_u32_from_u64(free));
         if take < remaining.min(room) {
             exhausted_subnet = exhausted_subnet.or(subnet);
+            stranded_room = stranded_room.saturating_add(room - take);
+            stranded_vnics += 1;
         }
         if take == 0 {
             continue;
@@ -558,15 +566,27 @@ fn plan_allocation(
     }
 
     let mut blocked = None;
+    let mut attached = attached_vnics(node);
     if remaining > 0 {
         match plan_attach(policy, node, remaining, ledger) {
             Ok((action, assigned, after)) => {
                 actions.push(action);
+                attached = attached.saturating_add(1);
                 remaining -= assigned;
                 blocked = after;
             }
             Err(reason) => blocked = Some(reason),
         }
+    }
+
+    // When no more VNICs may be attached but some attached VNIC still has room its subnet
+    // cannot fill, the VNICs are not full: the subnet is what binds, so it is the reason.
+    if stranded_room > 0
+        && matches!(blocked, Some(Blocked(ShortfallReason::VnicLimit, _)))
+        && let Err(refusal) = attach_refusal(policy, node, attached)
+    {
+        let room = (stranded_vnics, stranded_room);
+        blocked = Some(refusal.with_full_subnet(ledger, exhausted_subnet, room));
     }
 
     let planned = target - remaining;
@@ -613,45 +633,12 @@ fn plan_attach(
     ledger: &mut Ledger<'_>,
 ) -> Result<(Action, u32, Option<Blocked>), Blocked> {
     let ips_per_vnic = policy.ips_per_vnic.get();
-    let attached = u32::try_from(node.vnics.len())
-        .unwrap_or(u32::MAX)
-        .saturating_add(node.attaching_vnics);
+    let attached = attached_vnics(node);
 
-    if policy.secondary_vnics == SecondaryVnics::Never {
-        return Err(Blocked(
-            ShortfallReason::VnicLimit,
-            "its VNICs are full and the policy forbids attaching more (secondaryVnics: false); \
-             allow secondary VNICs or lower preAllocate"
-                .to_owned(),
-        ));
-    }
-
-    let max_vnics = match capacity::max_vnics(node) {
-        Ok(limit) => limit.max_vnics,
-        Err(err) => {
-            return Err(Blocked(
-                ShortfallReason::VnicLimit,
-                format!(
-                    "its VNICs are full and no more can be attached because the VNIC limit of \
-                     shape {} is unknown ({}); set the node's maxVnicAttachments",
-                    node.shape,
-                    error_chain(&err)
-                ),
-            ));
-        }
+    let max_vnics = match attach_refusal(policy, node, attached) {
+        Ok(max_vnics) => max_vnics,
+        Err(refusal) => return Err(refusal.with_full_vnics(ips_per_vnic)),
     };
-
-    if attached >= max_vnics {
-        return Err(Blocked(
-            ShortfallReason::VnicLimit,
-            format!(
-                "all {max_vnics} VNICs its {} instance allows are attached and full at \
-                 {ips_per_vnic} addresses each; use a larger shape, raise ipsPerVnic if the \
-                 tenancy allows more, or lower preAllocate",
-                node.shape
-            ),
-        ));
-    }
 
     if node.attaching_vnics > 0 {
         return Err(Blocked(
@@ -713,6 +700,134 @@ fn plan_attach(
     };
 
     Ok((action, then_assign, after))
+}
+
+/// VNICs attached or attaching, the primary included.
+fn attached_vnics(node: &Node) -> u32 {
+    u32::try_from(node.vnics.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(node.attaching_vnics)
+}
+
+/// Why no VNIC may be attached to a node at all.
+struct AttachRefusal {
+    /// Which rule refuses.
+    kind: Refused,
+    /// The refusal as a clause ("the policy forbids attaching more (…)").
+    clause: String,
+    /// What a person can change so a VNIC may be attached.
+    remedy: String,
+}
+
+/// The rule that refuses another VNIC.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// `secondaryVnics: false`.
+    ByPolicy,
+    /// The shape's VNIC limit is unknown.
+    UnknownLimit,
+    /// Every VNIC the instance allows is attached.
+    AllAttached,
+}
+
+/// The node's VNIC limit when one more VNIC may be attached, else why not.
+///
+/// Evaluated in this order: the policy (`secondaryVnics`), the shape's limit being known, the
+/// limit being reached. An attach already in flight is not a refusal: it is transient.
+fn attach_refusal(policy: &Policy, node: &Node, attached: u32) -> Result<u32, AttachRefusal> {
+    if policy.secondary_vnics == SecondaryVnics::Never {
+        return Err(AttachRefusal {
+            clause: "the policy forbids attaching more (secondaryVnics: false)".to_owned(),
+            kind: Refused::ByPolicy,
+            remedy: "allow secondary VNICs".to_owned(),
+        });
+    }
+
+    let max_vnics = match capacity::max_vnics(node) {
+        Ok(limit) => limit.max_vnics,
+        Err(err) => {
+            return Err(AttachRefusal {
+                clause: format!(
+                    "no more can be attached because the VNIC limit of shape {} is unknown ({})",
+                    node.shape,
+                    error_chain(&err)
+                ),
+                kind: Refused::UnknownLimit,
+                remedy: "set the node's maxVnicAttachments".to_owned(),
+            });
+        }
+    };
+
+    if attached >= max_vnics {
+        let clause = if max_vnics == 1 {
+            format!(
+                "the only VNIC its {} instance allows is attached",
+                node.shape
+            )
+        } else {
+            format!(
+                "all {max_vnics} VNICs its {} instance allows are attached",
+                node.shape
+            )
+        };
+        return Err(AttachRefusal {
+            kind: Refused::AllAttached,
+            clause,
+            remedy: "use a larger shape".to_owned(),
+        });
+    }
+
+    Ok(max_vnics)
+}
+
+impl AttachRefusal {
+    /// The shortfall when every attached VNIC holds `ipsPerVnic` addresses: the VNICs are
+    /// the limit (`vnicLimit`).
+    fn with_full_vnics(self, ips_per_vnic: u32) -> Blocked {
+        let Self {
+            kind,
+            clause,
+            remedy,
+        } = self;
+        let text = match kind {
+            Refused::AllAttached => format!(
+                "{clause} and full at {}; {remedy}, raise ipsPerVnic if the tenancy allows \
+                 more, or lower preAllocate",
+                count(ips_per_vnic, "address each", "addresses each")
+            ),
+            Refused::ByPolicy => {
+                format!("its VNICs are full and {clause}; {remedy} or lower preAllocate")
+            }
+            Refused::UnknownLimit => format!("its VNICs are full and {clause}; {remedy}"),
+        };
+        Blocked(ShortfallReason::VnicLimit, text)
+    }
+
+    /// The shortfall when `room.0` attached VNICs still have room for `room.1` addresses but
+    /// their subnet is out of addresses: the subnet is the limit (`subnetExhausted`).
+    fn with_full_subnet(
+        self,
+        ledger: &Ledger<'_>,
+        subnet: Option<usize>,
+        (vnics, room): (u32, u32),
+    ) -> Blocked {
+        let name = subnet_name(ledger, subnet);
+        let holder = if vnics == 1 {
+            "its VNIC has"
+        } else {
+            "its VNICs have"
+        };
+        Blocked(
+            ShortfallReason::SubnetExhausted,
+            format!(
+                "{holder} room for {room} more {} but {name} has no free address left, and {}; \
+                 free addresses in {name}, or {} so a VNIC can be attached in another subnet",
+                noun(room, "address", "addresses"),
+                self.clause,
+                self.remedy
+            ),
+        )
+    }
 }
 
 /// The subnet for a new VNIC (design §4.3): explicit `subnetIds`, else subnets with all
@@ -811,13 +926,18 @@ fn next_index(policy: &Policy, node: &Node) -> u32 {
     candidate
 }
 
-fn subnet_exhausted(ledger: &Ledger<'_>, subnet: Option<usize>, what: &str) -> Blocked {
-    let name = subnet
+/// "subnet <OCID>", or "an unknown subnet".
+fn subnet_name(ledger: &Ledger<'_>, subnet: Option<usize>) -> String {
+    subnet
         .and_then(|index| ledger.entries.get(index))
         .map_or_else(
             || "an unknown subnet".to_owned(),
             |entry| format!("subnet {}", entry.subnet.id),
-        );
+        )
+}
+
+fn subnet_exhausted(ledger: &Ledger<'_>, subnet: Option<usize>, what: &str) -> Blocked {
+    let name = subnet_name(ledger, subnet);
     Blocked(
         ShortfallReason::SubnetExhausted,
         format!(
@@ -1001,6 +1121,16 @@ fn name_prefix(name: &str) -> u128 {
     let head = &name.as_bytes()[..name.len().min(16)];
     bytes[..head.len()].copy_from_slice(head);
     u128::from_be_bytes(bytes)
+}
+
+/// The singular noun for 1, else the plural.
+pub(crate) fn noun<'a>(n: impl Into<u64>, one: &'a str, many: &'a str) -> &'a str {
+    if n.into() == 1 { one } else { many }
+}
+
+/// `n` and the singular or plural noun: "1 address", "2 addresses".
+pub(crate) fn count(n: impl Into<u64> + Copy, one: &str, many: &str) -> String {
+    format!("{} {}", n.into(), noun(n, one, many))
 }
 
 fn clamp_u32(value: i64) -> u32 {

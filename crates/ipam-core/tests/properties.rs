@@ -18,7 +18,8 @@ use std::net::Ipv4Addr;
 
 use ipam_core::vnic_limits::{IpsPerVnic, SecondaryVnics};
 use ipam_core::{
-    Action, Plan, ReleaseExcess, Snapshot, SubnetId, apply, max_vnics, plan, synthetic,
+    Action, Plan, ReleaseExcess, ShortfallReason, Snapshot, SubnetId, apply, max_vnics, plan,
+    synthetic,
 };
 use proptest::prelude::*;
 
@@ -253,6 +254,31 @@ fn check_invariants(snapshot: &Snapshot, plan: &Plan) {
             }
         }
         assert!(attaches <= 1, "{} attaches on {}", attaches, node_plan.name);
+
+        // A `vnicLimit` shortfall means the VNICs are full: none keeps room that a full
+        // subnet left empty (that is `subnetExhausted`).
+        if let Some(shortfall) = &node_plan.shortfall
+            && shortfall.reason == ShortfallReason::VnicLimit
+        {
+            for vnic in node.pool_vnics(policy) {
+                let assigned: u64 = node_plan
+                    .actions
+                    .iter()
+                    .map(|action| match action {
+                        Action::AssignPrivateIps { vnic_id, count } if *vnic_id == vnic.id => {
+                            u64::from(*count)
+                        }
+                        _ => 0,
+                    })
+                    .sum();
+                assert!(
+                    vnic.secondary_ips.len() as u64 + assigned >= ips_per_vnic,
+                    "{} has room: {}",
+                    vnic.id,
+                    shortfall.message
+                );
+            }
+        }
     }
 }
 
