@@ -86,10 +86,7 @@ async fn run(config: Config) -> Result<(), Error> {
         server::router(health.clone(), metrics.clone()),
         shutdown.clone(),
     )
-    .await
-    .map_err(|source| Error::ConnectKubernetes {
-        source: Box::new(source),
-    })?;
+    .await?;
 
     let (engine, client) = connect(config, metrics.clone()).await?;
     tracing::info!("oci-ipam-operator started");
@@ -104,9 +101,7 @@ async fn take_snapshot(config: Config, output: &std::path::Path) -> Result<(), E
     let (engine, client) = connect(config, Metrics::new()).await?;
     let taken_at = now_rfc3339();
     let snapshot = snapshot::take(&engine, client, taken_at).await?;
-    snapshot::write(&snapshot, output).map_err(|source| Error::ConnectKubernetes {
-        source: Box::new(source),
-    })?;
+    snapshot::write(&snapshot, output)?;
     eprintln!(
         "oci-ipam-operator: snapshot of {} node(s) written",
         snapshot.nodes.len()
@@ -230,18 +225,66 @@ fn describe(config: &Config, provider: &dyn oci_auth::CredentialProvider) -> Str
     }
 }
 
+/// Serves `/metrics`, `/healthz` and `/readyz` on the metrics address and, when it differs,
+/// `/healthz` and `/readyz` on the health address.
+///
+/// # Errors
+///
+/// [`Error::ServeEndpoints`] naming the address, the flag that sets it and what to change.
 async fn serve_endpoints(
     config: &Config,
     router: axum::Router,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let metrics = server::serve(config.metrics_address, router.clone(), shutdown.clone()).await?;
+) -> Result<(), Error> {
+    const ALL: &str = "/metrics, /healthz and /readyz";
+    const HEALTH: &str = "/healthz and /readyz";
+
+    let address = config.metrics_address;
+    let metrics = server::serve(address, router.clone(), shutdown.clone())
+        .await
+        .map_err(|source| bind_failed(ALL, address, "--operator-prometheus-serve-addr", source))?;
     tracing::info!(address = %metrics, "serving /metrics, /healthz and /readyz");
+
     if config.health_address != config.metrics_address {
-        let health = server::serve(config.health_address, router, shutdown).await?;
+        let address = config.health_address;
+        let health = server::serve(address, router, shutdown)
+            .await
+            .map_err(|source| bind_failed(HEALTH, address, "--operator-api-serve-addr", source))?;
         tracing::info!(address = %health, "serving /healthz and /readyz");
     }
     Ok(())
+}
+
+/// The error for an endpoint that could not listen, with the fix its cause calls for.
+fn bind_failed(
+    endpoints: &'static str,
+    address: std::net::SocketAddr,
+    flag: &str,
+    source: std::io::Error,
+) -> Error {
+    let fix = match source.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "another process already listens on port {}; stop it or pick a free port with {flag}",
+            address.port()
+        ),
+        std::io::ErrorKind::AddrNotAvailable => format!(
+            "{} is not an address of this host; use 0.0.0.0 or a local address in {flag}",
+            address.ip()
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            format!(
+                "no permission to listen on port {}; use a port above 1023 in {flag}",
+                address.port()
+            )
+        }
+        _ => format!("check the address in {flag}"),
+    };
+    Error::ServeEndpoints {
+        endpoints,
+        address,
+        fix,
+        source,
+    }
 }
 
 /// The Lease identity when none is configured: `$POD_NAME`, else `$HOSTNAME`, else a fixed name.

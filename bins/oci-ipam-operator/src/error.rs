@@ -159,6 +159,34 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// The metrics or health endpoint could not listen on its address.
+    #[error("serving {endpoints} on {address} failed: {fix}")]
+    ServeEndpoints {
+        /// Which endpoints, e.g. `/metrics, /healthz and /readyz`.
+        endpoints: &'static str,
+        /// The address from the flag.
+        address: std::net::SocketAddr,
+        /// What to change, naming the flag.
+        fix: String,
+        /// The bind failure.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The snapshot file could not be written.
+    #[error(
+        "writing the snapshot to {} failed: check that its folder exists and is writable, \
+         or pass `--output -` for standard output",
+        path.display()
+    )]
+    WriteSnapshot {
+        /// The file from `--output`.
+        path: std::path::PathBuf,
+        /// The I/O failure.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Leader election failed.
     #[error("leader election on Lease {lease} failed")]
     LeaderElection {
@@ -196,6 +224,8 @@ impl Error {
             Self::WriteNodeRecord { .. } => "NodeRecordWriteFailed",
             Self::BuildOciClient { .. } => "OciClientFailed",
             Self::ConnectKubernetes { .. } => "KubernetesFailed",
+            Self::ServeEndpoints { .. } => "ServeFailed",
+            Self::WriteSnapshot { .. } => "SnapshotWriteFailed",
             Self::LeaderElection { .. } => "LeaderElectionFailed",
         }
     }

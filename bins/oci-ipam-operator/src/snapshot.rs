@@ -56,19 +56,53 @@ pub async fn take(
 ///
 /// # Errors
 ///
-/// The I/O error, naming the file.
-pub fn write(snapshot: &Snapshot, path: &Path) -> std::io::Result<()> {
-    let mut text = serde_json::to_string_pretty(snapshot).map_err(std::io::Error::other)?;
+/// [`Error::WriteSnapshot`] naming the file.
+pub fn write(snapshot: &Snapshot, path: &Path) -> Result<(), Error> {
+    let fail = |source: std::io::Error| Error::WriteSnapshot {
+        path: path.to_owned(),
+        source,
+    };
+
+    let mut text = serde_json::to_string_pretty(snapshot)
+        .map_err(std::io::Error::other)
+        .map_err(fail)?;
     text.push('\n');
     if path == Path::new("-") {
-        print!("{text}");
-        Ok(())
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, text.as_bytes()).map_err(fail)
     } else {
-        std::fs::write(path, text).map_err(|err| {
-            std::io::Error::new(
-                err.kind(),
-                format!("writing snapshot to {}: {err}", path.display()),
-            )
-        })
+        std::fs::write(path, text).map_err(fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Policy;
+
+    #[test]
+    fn a_write_failure_names_the_file_and_the_fix() {
+        let policy = Policy {
+            ips_per_vnic: 32,
+            first_vnic_index: 1,
+            secondary_vnics: true,
+            pre_allocate: 8,
+            min_allocate: 0,
+            max_allocate: 0,
+            max_above_watermark: 0,
+            release_excess: false,
+            subnet_ids: Vec::new(),
+            subnet_tags: Default::default(),
+        };
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("missing").join("snapshot.json");
+
+        let err = write(&Snapshot::new(policy), &path).expect_err("no such folder");
+
+        assert_eq!(err.category(), "SnapshotWriteFailed");
+        let text = crate::error::chain(&err);
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("--output -"), "{text}");
+        assert!(!text.contains("Kubernetes"), "{text}");
     }
 }
