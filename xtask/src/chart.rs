@@ -673,6 +673,51 @@ mod cli_tests {
         assert!(invalid.is_err_and(|err| err.contains("some")));
     }
 
+    /// Every rendered object read as its Kubernetes API type and written back unchanged: a
+    /// field of the wrong type fails the read, and a misspelled or misplaced one is dropped
+    /// by it, so the round trip differs.
+    #[test]
+    fn rendered_objects_are_valid_kubernetes_objects() {
+        use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+        use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+        use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+        fn round_trip<K>(object: &serde_json::Value) -> serde_json::Value
+        where
+            K: k8s_openapi::serde::de::DeserializeOwned + k8s_openapi::serde::Serialize,
+        {
+            let typed: K = serde_json::from_value(object.clone())
+                .unwrap_or_else(|err| panic!("{err} in {object:#}"));
+            serde_json::to_value(typed).expect("serializes")
+        }
+
+        for values in [default_values(), all_options()] {
+            for document in render_documents(&chart(), &values).expect("the chart renders") {
+                let object: serde_json::Value =
+                    serde_yaml::from_str(&document.text).expect("valid YAML");
+                let back = match object["kind"].as_str().unwrap_or_default() {
+                    "Deployment" => round_trip::<Deployment>(&object),
+                    "DaemonSet" => round_trip::<DaemonSet>(&object),
+                    "Service" => round_trip::<Service>(&object),
+                    "ServiceAccount" => round_trip::<ServiceAccount>(&object),
+                    "ClusterRole" => round_trip::<ClusterRole>(&object),
+                    "ClusterRoleBinding" => round_trip::<ClusterRoleBinding>(&object),
+                    "Role" => round_trip::<Role>(&object),
+                    "RoleBinding" => round_trip::<RoleBinding>(&object),
+                    "CustomResourceDefinition" => round_trip::<CustomResourceDefinition>(&object),
+                    other => panic!("{}: no check for kind {other:?}", document.source),
+                };
+
+                assert_eq!(
+                    back, object,
+                    "{} changes when read as its type",
+                    document.source
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_operator_can_be_pinned_to_nodes() {
         let pinned = object(&all_options(), "Deployment", "oci-ipam-operator").expect("Deployment");
