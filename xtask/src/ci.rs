@@ -2,7 +2,9 @@
 //!
 //! The steps: install missing tools (saying so), rustfmt, clippy on all targets with
 //! `-D warnings`, rustdoc with `-D warnings`, every test including doctests and the live
-//! interop tests against the official OCI Python SDK, and `cargo deny`.
+//! interop tests against the official OCI Python SDK, and `cargo deny`. Between rustdoc and
+//! the tests, generated files are checked for drift and the documented commands against
+//! the binaries' real flags.
 
 use std::process::Command;
 
@@ -46,6 +48,9 @@ pub(crate) fn ci(args: &Args) -> Result {
 
     eprintln!("xtask: generated files: cargo xtask gen --check");
     crate::r#gen::generate(&crate::r#gen::Args { check: true })?;
+
+    eprintln!("xtask: documented commands: cargo xtask docs-check");
+    crate::docs_check::docs_check(&crate::docs_check::Args {})?;
 
     run("tests", cargo().args(["test", "--workspace", "--locked"]))?;
 

@@ -7,6 +7,7 @@ mod bench;
 mod chart;
 mod ci;
 mod demo;
+mod docs_check;
 mod r#gen; // `gen` is a reserved word in edition 2024
 mod gen_snapshot;
 mod process;
@@ -36,6 +37,8 @@ enum Command {
     Bench(bench::Args),
     /// Write generated files (CRD YAML into deploy/crds/); `--check` fails on drift instead.
     Gen(r#gen::Args),
+    /// Check that the commands in README and quickstart use real subcommands and flags.
+    DocsCheck(docs_check::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::GenSnapshot(args) => gen_snapshot::gen_snapshot(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Gen(args) => r#gen::generate(&args),
+        Command::DocsCheck(args) => docs_check::docs_check(&args),
     };
 
     match result {
