@@ -38,7 +38,9 @@ pub enum Command {
     /// Probe credentials, region, VCN, subnets, permissions and Kubernetes access; print
     /// each as OK or with a fix. Exits 1 when anything needs fixing.
     Check,
-    /// Write the live cluster as a planner snapshot (JSON, design.md §4.1).
+    /// Write the live cluster as a planner snapshot: JSON with the policy, the subnets and
+    /// every node's shape, VNICs and pool, the input of `oci-ipam-planner` (format described
+    /// in docs/snapshot-format.md of the oci-ipam repository).
     Snapshot {
         /// Output file, `-` for standard output.
         #[arg(long, short, default_value = "-")]
@@ -298,4 +300,23 @@ fn default_identity() -> String {
 #[allow(clippy::disallowed_methods)]
 fn now_rfc3339() -> String {
     jiff::Timestamp::now().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn snapshot_help_points_at_the_format_in_the_repository() {
+        let mut command = Cli::command();
+        let snapshot = command
+            .find_subcommand_mut("snapshot")
+            .expect("the snapshot subcommand");
+        let help = snapshot.render_long_help().to_string();
+
+        assert!(help.contains("docs/snapshot-format.md"), "{help}");
+        assert!(!help.contains("design.md"), "{help}");
+    }
 }

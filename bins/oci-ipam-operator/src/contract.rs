@@ -1,5 +1,7 @@
-//! The planner contracts of design.md §4.1 (snapshot) and §4.2 (plan), as the operator sees
-//! them.
+//! The planner's two JSON documents, as the operator sees them: the cluster snapshot
+//! (`apiVersion: oci-ipam/v1`, `kind: ClusterSnapshot`: policy, subnets, nodes with their
+//! VNICs and pools) and the plan it yields (per node: addresses to create or release, VNICs
+//! to attach). `docs/snapshot-format.md` describes every field of both.
 //!
 //! The operator talks to `ipam-core` through these JSON documents rather than through its
 //! Rust types: it builds a [`Snapshot`] from OCI and the CiliumNode, hands the JSON to
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// The snapshot API version.
 pub const API_VERSION: &str = "oci-ipam/v1";
 
-/// A cluster snapshot (design.md §4.1).
+/// A cluster snapshot: policy, subnets and nodes (fields in `docs/snapshot-format.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -166,7 +168,8 @@ pub struct SnapshotVnic {
     pub secondary_ips: Vec<Ipv4Addr>,
 }
 
-/// A plan (design.md §4.2).
+/// A plan: what the planner wants done per node, and what each subnet has left
+/// (`docs/snapshot-format.md`, section "The plan").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]

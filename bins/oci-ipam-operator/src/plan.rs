@@ -1,8 +1,9 @@
 //! The planning step: a [`Snapshot`] in, a [`Plan`] out, by `ipam-core`.
 //!
 //! [`Planner`] is a trait so tests can script plans; [`IpamCorePlanner`] is the real one. It
-//! hands `ipam-core` the snapshot in its documented JSON form (design.md §4.1), so the
-//! operator depends on the contract rather than on the planner's internal types.
+//! hands `ipam-core` the snapshot in its JSON form (the `oci-ipam/v1` snapshot of
+//! `docs/snapshot-format.md`), so the operator depends on that format rather than on the
+//! planner's internal types.
 
 use crate::contract::{Plan, Snapshot};
 

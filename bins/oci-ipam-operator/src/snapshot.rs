@@ -1,4 +1,9 @@
-//! `oci-ipam-operator snapshot`: the live cluster as a planner snapshot (design.md §4.1).
+//! `oci-ipam-operator snapshot`: the live cluster as a planner snapshot.
+//!
+//! The snapshot is the JSON document `oci-ipam-planner` reads (`apiVersion: oci-ipam/v1`,
+//! `kind: ClusterSnapshot`): the policy from the operator's flags, the subnets it may use and
+//! every CiliumNode with its instance's shape, VNICs and pool. `docs/snapshot-format.md`
+//! describes every field.
 
 use std::path::Path;
 use std::time::Instant;
