@@ -96,8 +96,8 @@ pub(crate) fn describe_parse(
 /// A count line, then one line per problem.
 pub(crate) fn describe_problems(name: &str, problems: &[Problem]) -> String {
     let mut text = format!(
-        "{name}: the snapshot is inconsistent ({} problems)",
-        problems.len()
+        "{name}: the snapshot is inconsistent ({})",
+        crate::render::count(problems.len() as u64, "problem", "problems")
     );
     for problem in problems {
         text.push_str(&format!("\n  {name}: {problem}"));

@@ -162,9 +162,9 @@ fn run(command: Command) -> Result<(), Error> {
             let (name, parsed) = input::load(&snapshot)?;
             input::check(&name, &parsed)?;
             format!(
-                "{name}: valid ({} nodes, {} subnets)\n",
-                parsed.nodes.len(),
-                parsed.subnets.len()
+                "{name}: valid ({}, {})\n",
+                render::count(parsed.nodes.len() as u64, "node", "nodes"),
+                render::count(parsed.subnets.len() as u64, "subnet", "subnets")
             )
         }
     };

@@ -49,14 +49,13 @@ pub(crate) fn plan_table(plan: &Plan) -> String {
     let t = &plan.totals;
     let _ = writeln!(
         out,
-        "\nTotals: {} nodes, assign {} addresses, attach {} VNICs, release {} addresses, {} OCI \
-         calls, {} nodes short",
-        plan.nodes.len(),
-        t.assign,
-        t.attach,
-        t.release,
-        t.api_calls,
-        t.nodes_short
+        "\nTotals: {}, assign {}, attach {}, release {}, {}, {} short",
+        count(plan.nodes.len() as u64, "node", "nodes"),
+        count(t.assign, "address", "addresses"),
+        count(t.attach, "VNIC", "VNICs"),
+        count(t.release, "address", "addresses"),
+        count(t.api_calls, "OCI call", "OCI calls"),
+        count(t.nodes_short, "node", "nodes"),
     );
 
     let mut subnets = vec![[
@@ -246,6 +245,11 @@ fn reason(shortfall: &ipam_core::Shortfall) -> String {
         .ok()
         .and_then(|value| value.as_str().map(str::to_owned))
         .unwrap_or_else(|| format!("{:?}", shortfall.reason))
+}
+
+/// `n` and the noun in the singular for 1, else the plural: "1 node", "2 nodes".
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The tail of an OCID, enough to tell resources apart in a table (`…pods1`).

@@ -171,6 +171,39 @@ fn validate_lists_every_problem_and_exits_2() {
 }
 
 #[test]
+fn counts_of_one_read_in_the_singular() {
+    let path = repo("crates/ipam-core/tests/plans/pass/subnet-full-at-vnic-limit/snapshot.json");
+    let mut snapshot = parse_snapshot(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // One free address: the plan assigns it (one OCI call) and the node stays short.
+    snapshot.nodes[0].vnics[0].secondary_ips.pop();
+    snapshot.subnets[0].allocated_ips = 12;
+    let input = serde_json::to_string(&snapshot).unwrap();
+
+    let out = run_with_stdin(&["plan", "-"], &input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains(
+            "Totals: 1 node, assign 1 address, attach 0 VNICs, release 0 addresses, 1 OCI call, \
+             1 node short\n"
+        ),
+        "{table}"
+    );
+
+    let out = run_with_stdin(&["validate", "-"], &input);
+    assert_eq!(text(&out.stdout), "<stdin>: valid (1 node, 1 subnet)\n");
+
+    snapshot.nodes[0].used.push("10.9.9.9".parse().unwrap());
+    let input = serde_json::to_string(&snapshot).unwrap();
+    let out = run_with_stdin(&["validate", "-"], &input);
+    let message = text(&out.stderr);
+    assert!(
+        message.contains("the snapshot is inconsistent (1 problem)\n"),
+        "{message}"
+    );
+}
+
+#[test]
 fn capacity_shows_nodes_subnets_and_what_runs_out_first() {
     let out = run(&["capacity", example().to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -607,7 +607,11 @@ fn plan_allocation(
         return Some(Shortfall {
             ips: short,
             reason,
-            message: format!("{} needs {short} more addresses: {why}.", node.name),
+            message: format!(
+                "{} needs {short} more {}: {why}.",
+                node.name,
+                noun(short, "address", "addresses")
+            ),
         });
     }
 
@@ -615,9 +619,12 @@ fn plan_allocation(
         ips: short,
         reason: ShortfallReason::MaxAllocate,
         message: format!(
-            "{} needs {short} more addresses but its pool is capped at maxAllocate {} \
-             ({} now); raise maxAllocate for the node or the policy.",
-            node.name, alloc.max_allocate, demand.available
+            "{} needs {short} more {} but its pool is capped at maxAllocate {} ({} now); \
+             raise maxAllocate for the node or the policy.",
+            node.name,
+            noun(short, "address", "addresses"),
+            alloc.max_allocate,
+            demand.available
         ),
     })
 }
@@ -1227,6 +1234,37 @@ mod tests {
             shortfall.message.contains("maxVnicAttachments"),
             "{}",
             shortfall.message
+        );
+    }
+
+    #[test]
+    fn one_missing_address_and_one_allowed_vnic_read_in_the_singular() {
+        let secondaries: Vec<String> = (3..34).map(|last| format!("10.0.0.{last}")).collect();
+        let snapshot: Snapshot = serde_json::from_value(serde_json::json!({
+            "apiVersion": "oci-ipam/v1", "kind": "ClusterSnapshot",
+            "policy": {"preAllocate": 2},
+            "subnets": [{"id": "ocid1.subnet.oc1.phx.a", "cidr": "10.0.0.0/24",
+                         "allocatedIps": 32}],
+            "nodes": [{
+                "name": "n1", "instanceId": "ocid1.instance.oc1.phx.a",
+                "shape": "VM.Standard2.1", "availabilityDomain": "AD-1",
+                "maxVnicAttachments": 1,
+                "vnics": [{"id": "ocid1.vnic.oc1.phx.a", "index": 0,
+                           "subnetId": "ocid1.subnet.oc1.phx.a", "primaryIp": "10.0.0.2",
+                           "secondaryIps": secondaries}],
+                "used": secondaries[..30]
+            }]
+        }))
+        .unwrap();
+
+        let shortfall = plan(&snapshot).nodes[0].shortfall.clone().unwrap();
+        assert_eq!(shortfall.ips, 1);
+        assert_eq!(shortfall.reason, ShortfallReason::VnicLimit);
+        assert_eq!(
+            shortfall.message,
+            "n1 needs 1 more address: the only VNIC its VM.Standard2.1 instance allows is \
+             attached and full at 31 addresses each; use a larger shape, raise ipsPerVnic if \
+             the tenancy allows more, or lower preAllocate."
         );
     }
 

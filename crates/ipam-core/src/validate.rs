@@ -52,8 +52,8 @@ pub fn validate(snapshot: &Snapshot) -> Vec<Problem> {
             report(
                 format!("subnets[{i}].allocatedIps"),
                 format!(
-                    "{} addresses allocated but {} holds only {} usable ones",
-                    subnet.allocated_ips,
+                    "{} allocated but {} holds only {} usable ones",
+                    crate::plan::count(subnet.allocated_ips, "address", "addresses"),
                     subnet.cidr,
                     subnet.cidr.usable()
                 ),
@@ -229,9 +229,10 @@ pub fn validate(snapshot: &Snapshot) -> Vec<Problem> {
             report(
                 format!("subnets[{i}].allocatedIps"),
                 format!(
-                    "{} but the snapshot places {placed} addresses in subnet {}; it counts every \
-                     address taken",
-                    subnet.allocated_ips, subnet.id
+                    "{} but the snapshot places {} in subnet {}; it counts every address taken",
+                    subnet.allocated_ips,
+                    crate::plan::count(placed, "address", "addresses"),
+                    subnet.id
                 ),
             );
         }
