@@ -66,6 +66,9 @@ pub trait VirtualNetwork: Send + Sync {
         token: &'a RetryToken,
     ) -> CallFuture<'a, Ipv6>;
 
+    /// GetIpv6.
+    fn get_ipv6<'a>(&'a self, ipv6: &'a Ipv6Id) -> CallFuture<'a, Ipv6>;
+
     /// One page of ListIpv6s.
     fn list_ipv6s_page<'a>(
         &'a self,

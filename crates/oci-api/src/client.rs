@@ -233,6 +233,10 @@ impl VirtualNetwork for Client {
         ))
     }
 
+    fn get_ipv6<'a>(&'a self, ipv6: &'a Ipv6Id) -> CallFuture<'a, Ipv6> {
+        Box::pin(self.get(Operation::GetIpv6, self.url(&["ipv6", ipv6.as_str()])))
+    }
+
     fn list_ipv6s_page<'a>(
         &'a self,
         request: &'a ListIpv6sRequest,

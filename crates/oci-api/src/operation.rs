@@ -28,6 +28,8 @@ pub enum Operation {
     DeletePrivateIp,
     /// `POST /ipv6`.
     CreateIpv6,
+    /// `GET /ipv6/{ipv6Id}`.
+    GetIpv6,
     /// `GET /ipv6`.
     ListIpv6s,
     /// `DELETE /ipv6/{ipv6Id}`.
@@ -54,7 +56,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, for metrics registration.
-    pub const ALL: [Operation; 22] = [
+    pub const ALL: [Operation; 23] = [
         Operation::GetVnic,
         Operation::ListVnicAttachments,
         Operation::GetVnicAttachment,
@@ -66,6 +68,7 @@ impl Operation {
         Operation::UpdatePrivateIp,
         Operation::DeletePrivateIp,
         Operation::CreateIpv6,
+        Operation::GetIpv6,
         Operation::ListIpv6s,
         Operation::DeleteIpv6,
         Operation::GetSubnet,
@@ -94,6 +97,7 @@ impl Operation {
             Operation::UpdatePrivateIp => "UpdatePrivateIp",
             Operation::DeletePrivateIp => "DeletePrivateIp",
             Operation::CreateIpv6 => "CreateIpv6",
+            Operation::GetIpv6 => "GetIpv6",
             Operation::ListIpv6s => "ListIpv6s",
             Operation::DeleteIpv6 => "DeleteIpv6",
             Operation::GetSubnet => "GetSubnet",

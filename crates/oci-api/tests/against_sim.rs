@@ -351,6 +351,8 @@ async fn ipv6_addresses_are_created_listed_across_pages_and_deleted() {
     f.client.delete_ipv6(&created[1].id).await.unwrap();
     let after: Vec<Ipv6> = f.client.list_ipv6s(&request).try_collect().await.unwrap();
     let vnic_now = f.client.get_vnic(&vnic).await.unwrap();
+    let fetched = f.client.get_ipv6(&created[0].id).await.unwrap();
+    let gone = f.client.get_ipv6(&created[1].id).await.unwrap_err();
 
     let prefix = u128::from(
         "2603:c020:4000:6440::"
@@ -374,6 +376,11 @@ async fn ipv6_addresses_are_created_listed_across_pages_and_deleted() {
     assert_eq!(ids(&listed), ids(&created));
     assert_eq!(pages, 2, "three addresses in pages of two");
     assert_eq!(ids(&after), ids(&[created[0].clone(), created[2].clone()]));
+    assert_eq!(
+        (&fetched.id, fetched.ip_address, &fetched.vnic_id),
+        (&created[0].id, created[0].ip_address, &created[0].vnic_id)
+    );
+    assert!(gone.is_not_found(), "{gone}");
     let mut on_vnic = vnic_now.ipv6_addresses.clone();
     on_vnic.sort();
     let mut expected: Vec<std::net::Ipv6Addr> = after.iter().map(|ip| ip.ip_address).collect();
