@@ -38,6 +38,10 @@ enum Command {
     },
     /// Show per node VNICs, addresses and maximum pods; per subnet free addresses now and
     /// after the plan, and which subnet runs out first.
+    ///
+    /// "Runs out first" is, among the subnets the plan draws down (fewer free addresses after
+    /// it than now, net of releases), the one with the fewest free after it; "none" when the
+    /// plan draws down no subnet.
     Capacity {
         /// The snapshot file, or `-` for standard input.
         snapshot: PathBuf,

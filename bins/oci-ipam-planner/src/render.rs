@@ -93,7 +93,10 @@ pub(crate) fn plan_table(plan: &Plan) -> String {
 pub(crate) struct CapacityReport {
     nodes: Vec<NodeRow>,
     subnets: Vec<SubnetRow>,
-    /// The subnet with the fewest free addresses once the plan is carried out.
+    /// Among the subnets the plan draws down (fewer free addresses after it than now, net of
+    /// the addresses it releases), the one with the fewest free after it, ties by OCID;
+    /// `None` when the plan draws down no subnet. A subnet the plan leaves as it is does not
+    /// run out because of the plan, however few free addresses it has.
     runs_out_first: Option<SubnetRow>,
 }
 
@@ -147,6 +150,7 @@ impl CapacityReport {
 
         let runs_out_first = subnets
             .iter()
+            .filter(|subnet| subnet.free_after_plan < subnet.free_now)
             .min_by(|a, b| {
                 a.free_after_plan
                     .cmp(&b.free_after_plan)
@@ -209,12 +213,15 @@ pub(crate) fn capacity_table(report: &CapacityReport) -> String {
     out.push('\n');
     out.push_str(&table(&subnets, &[false, false, false, true, true]));
 
-    if let Some(first) = &report.runs_out_first {
-        let _ = writeln!(
-            out,
-            "\nRuns out first: {} ({}), {} free now, {} after the plan.",
-            first.id, first.cidr, first.free_now, first.free_after_plan
-        );
+    match &report.runs_out_first {
+        Some(first) => {
+            let _ = writeln!(
+                out,
+                "\nRuns out first: {} ({}), {} free now, {} after the plan.",
+                first.id, first.cidr, first.free_now, first.free_after_plan
+            );
+        }
+        None => out.push_str("\nRuns out first: none; the plan draws down no subnet.\n"),
     }
     out
 }

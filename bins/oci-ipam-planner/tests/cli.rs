@@ -227,6 +227,40 @@ fn capacity_shows_nodes_subnets_and_what_runs_out_first() {
 }
 
 #[test]
+fn capacity_names_no_subnet_when_the_plan_draws_none_down() {
+    // The example plan draws down two pod subnets, one to 0; a full node subnet it never
+    // uses (0 free, and first by OCID) must not be named.
+    let mut snapshot = parse_snapshot(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let nodes = snapshot
+        .subnets
+        .iter()
+        .position(|s| s.id.as_str().ends_with("nodesad1"))
+        .unwrap();
+    snapshot.subnets[nodes].allocated_ips = snapshot.subnets[nodes].cidr.usable() as u32;
+    let input = serde_json::to_string(&snapshot).unwrap();
+    let out = run_with_stdin(&["capacity", "-"], &input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("Runs out first: ocid1.subnet.oc1.phx.aaaaaaaapodsad2"),
+        "{table}"
+    );
+
+    // A steady state takes nothing: no subnet runs out first, in the table or in JSON.
+    let steady =
+        repo("crates/ipam-core/tests/plans/pass/steady-state-makes-no-calls/snapshot.json");
+    let out = run(&["capacity", steady.to_str().unwrap()]);
+    let table = text(&out.stdout);
+    assert!(
+        table.ends_with("\nRuns out first: none; the plan draws down no subnet.\n"),
+        "{table}"
+    );
+    let out = run(&["capacity", steady.to_str().unwrap(), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["runsOutFirst"], serde_json::Value::Null);
+}
+
+#[test]
 fn the_fixture_suite_runs_through_the_cli() {
     let fixtures = repo("crates/ipam-core/tests/plans");
 
