@@ -329,6 +329,37 @@ async fn entries_in_the_release_handshake_are_never_handed_out() {
 }
 
 #[tokio::test]
+async fn a_freed_address_is_handed_out_again_at_once_without_cool_down() {
+    let cluster = Cluster::start().await;
+    let agent = cluster.node("w1", fast().desired_pods(1)).await;
+    cluster.spec_ipam("w1", json!({"pool": pool(3)})).await;
+    running(&agent).await;
+    agent.wait_for(WAIT, |s| s.pods_running == 1).await;
+    let pod_address = |agent: &AgentHandle| {
+        agent
+            .allocations()
+            .into_iter()
+            .find(|(_, owner)| owner.starts_with("default/pod-"))
+            .unwrap()
+    };
+    let (address, first_owner) = pod_address(&agent);
+
+    agent.churn(1);
+
+    let (stats, ok) = agent
+        .wait_for(WAIT, |s| s.pods_started == 2 && s.pods_running == 1)
+        .await;
+    assert!(ok, "{stats:?}");
+    let (again, second_owner) = pod_address(&agent);
+    assert_eq!(again, address, "the only free address is reused at once");
+    assert_ne!(second_owner, first_owner);
+    assert_eq!(
+        stats.failed_pod_starts, 0,
+        "no start waited for a cool-down"
+    );
+}
+
+#[tokio::test]
 async fn a_pod_start_fails_and_is_counted_while_the_pool_is_empty() {
     let cluster = Cluster::start().await;
     let agent = cluster.node("w1", fast().desired_pods(2)).await;
