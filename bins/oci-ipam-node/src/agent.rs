@@ -134,10 +134,7 @@ pub async fn run(
     let server = axum::serve(listener, router(health.clone()));
     tokio::spawn(async move {
         if let Err(err) = server.await {
-            tracing::error!(
-                error = &err as &dyn std::error::Error,
-                "Health server stopped"
-            );
+            tracing::error!(error = error_chain(&err), "Health server stopped");
         }
     });
 
@@ -244,7 +241,7 @@ impl Agent {
         let metadata = match self.metadata(&records).await {
             Ok(metadata) => metadata,
             Err(err) => {
-                tracing::warn!(%node, error = &err as &dyn std::error::Error, "Metadata not read");
+                tracing::warn!(%node, error = error_chain(&err), "Metadata not read");
                 self.health
                     .metrics
                     .record_failure("ReadMetadata", started.elapsed().as_secs_f64());
@@ -262,7 +259,7 @@ impl Agent {
         let report = match reconcile(&self.datapath, &inputs, &config).await {
             Ok(report) => report,
             Err(err) => {
-                tracing::error!(%node, error = &err as &dyn std::error::Error, "Reconcile failed");
+                tracing::error!(%node, error = error_chain(&err), "Reconcile failed");
                 self.health
                     .metrics
                     .record_failure("ReadKernelState", started.elapsed().as_secs_f64());
@@ -395,7 +392,7 @@ impl Agent {
             })
             .await;
         if let Err(err) = written {
-            tracing::warn!(%node, error = &err as &dyn std::error::Error, "Status not written");
+            tracing::warn!(%node, error = error_chain(&err), "Status not written");
             self.health.metrics.record_failure("WriteStatus", 0.0);
         }
 
@@ -455,7 +452,7 @@ fn spawn_trigger<K: Send + 'static>(
             match object {
                 Ok(_) => changed.notify_one(),
                 Err(err) => {
-                    tracing::warn!(error = &err as &dyn std::error::Error, "Watch error");
+                    tracing::warn!(error = error_chain(&err), "Watch error");
                 }
             }
         }

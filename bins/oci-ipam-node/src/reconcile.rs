@@ -561,7 +561,7 @@ async fn add_rules(
             continue;
         };
 
-        tracing::debug!(%rule, error = &err as &dyn std::error::Error, "Rule not installed");
+        tracing::debug!(%rule, error = error_chain(&err), "Rule not installed");
         for (id, vnic) in vnics {
             let concerned = rule.table == vnic.table.get()
                 || rule
@@ -666,14 +666,21 @@ fn adopted_tables(observed: &Observed) -> BTreeMap<MacAddr, u32> {
         .collect()
 }
 
-/// The error and its causes on one line, for reports and conditions.
+/// The error and its causes on one line, for logs, reports and conditions.
+///
+/// Each cause appears once: many errors (kube's among them) put their source into their own
+/// message and also return it as `source()`, so a cause whose text is already in the line is
+/// not repeated.
 #[must_use]
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut cause = err.source();
     while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        let said = inner.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         cause = inner.source();
     }
     text
@@ -683,6 +690,34 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    /// An error that prints its source in its own message and also returns it as `source()`.
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to infer configuration: {0}")]
+    struct Repeats(#[source] kube::config::KubeconfigError);
+
+    #[test]
+    fn error_chain_prints_each_cause_once() {
+        let missing = std::path::Path::new("/nonexistent/oci-ipam/kubeconfig");
+        let Err(read) = kube::config::Kubeconfig::read_from(missing) else {
+            panic!("{} exists", missing.display());
+        };
+        let err = Error::ConnectKube {
+            source: kube::Error::Service(Box::new(Repeats(read))),
+        };
+
+        let text = error_chain(&err);
+        assert_eq!(
+            text.matches("failed to read kubeconfig").count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(text.matches("(os error 2)").count(), 1, "{text}");
+        assert!(
+            text.starts_with("failed to set up the Kubernetes client"),
+            "{text}"
+        );
+    }
 
     fn link(index: u32, name: &str, mac: [u8; 6]) -> ObservedLink {
         ObservedLink {
