@@ -369,6 +369,17 @@ pub enum Error {
         value: String,
     },
 
+    /// Every provider of a [`crate::ProviderChain`] failed to give credentials.
+    #[error(
+        "failed to find OCI credentials: every source in the chain failed ({}); \
+         fix one of them",
+        tried.join("; ")
+    )]
+    ChainExhausted {
+        /// Each provider's error message, in the order tried.
+        tried: Vec<String>,
+    },
+
     /// A transport could not be built.
     #[error("failed to build the HTTP transport for metadata and federation calls")]
     BuildTransport {

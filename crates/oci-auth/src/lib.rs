@@ -63,6 +63,7 @@
 //! fingerprint. The library logs only at `trace` level.
 
 mod cert;
+mod chain;
 mod choice;
 mod config;
 mod env;
@@ -84,6 +85,7 @@ mod verify;
 pub(crate) mod test_keys;
 
 pub use crate::cert::LeafCertificate;
+pub use crate::chain::ProviderChain;
 pub use crate::choice::{AuthConfig, AuthMethod};
 pub use crate::config::{
     ConfigFile, ConfigProblem, ConfigProblemKind, ConfigProfile, DEFAULT_PROFILE, ProfileMode,

@@ -75,7 +75,8 @@ impl fmt::Debug for Credentials {
 /// Implementations: [`crate::StaticProvider`] (API key), [`crate::SessionTokenProvider`]
 /// (`security_token_file`), [`crate::InstancePrincipalProvider`],
 /// [`crate::ResourcePrincipalProvider`]; [`crate::AuthConfig::build`] picks one from
-/// configuration. Use as `Arc<dyn CredentialProvider>`.
+/// configuration, and [`crate::ProviderChain`] tries several in order. Use as
+/// `Arc<dyn CredentialProvider>`.
 ///
 /// The current time is passed in (the library reads no clock): providers whose tokens
 /// expire compare it with the token's `exp`.

@@ -14,9 +14,9 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use http::{HeaderMap, Method};
 use oci_auth::{
-    ConfigFile, ConfigProfile, Credentials, Env, KeyId, Passphrase, PrivateKey,
-    ResourcePrincipalProvider, SessionToken, SignableBody, SignableRequest, SigningParams,
-    StaticProvider, sign,
+    ConfigFile, ConfigProfile, CredentialProvider as _, Credentials, Env, KeyId, Passphrase,
+    PrivateKey, ProviderChain, ResourcePrincipalProvider, SessionToken, SignableBody,
+    SignableRequest, SigningParams, StaticProvider, sign,
 };
 use rsa::traits::PrivateKeyParts as _;
 
@@ -137,16 +137,23 @@ fn no_secret_in_debug_display_errors_or_logs() {
         .block_on(token_provider.refresh(SystemTime::UNIX_EPOCH))
         .unwrap();
 
-    let rp = ResourcePrincipalProvider::from_env(&Env::from_pairs([
-        ("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2"),
-        ("OCI_RESOURCE_PRINCIPAL_RPST", token.as_str()),
-        (
-            "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM",
-            data("test-key-pkcs8-encrypted.pem").as_str(),
-        ),
-        ("OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE", PASS),
-    ]))
-    .unwrap();
+    let rp = Arc::new(
+        ResourcePrincipalProvider::from_env(&Env::from_pairs([
+            ("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2"),
+            ("OCI_RESOURCE_PRINCIPAL_RPST", token.as_str()),
+            (
+                "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM",
+                data("test-key-pkcs8-encrypted.pem").as_str(),
+            ),
+            ("OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE", PASS),
+        ]))
+        .unwrap(),
+    );
+
+    let chain = ProviderChain::new(vec![rp.clone(), token_provider.clone()]);
+    runtime
+        .block_on(chain.credentials(SystemTime::UNIX_EPOCH))
+        .unwrap();
 
     // Errors a secret could flow into.
     let wrong = Passphrase::new("wrong-pass-phrase-marker");
@@ -171,6 +178,7 @@ fn no_secret_in_debug_display_errors_or_logs() {
         ("config profile", format!("{profile:?}")),
         ("session token provider", format!("{token_provider:?}")),
         ("resource principal provider", format!("{rp:?}")),
+        ("provider chain", format!("{chain:?}")),
     ];
     for error in &errors {
         shown.push(("error", format!("{error} / {error:?}")));
