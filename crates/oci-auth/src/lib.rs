@@ -36,6 +36,9 @@
 //! | instance principal | [`InstancePrincipalProvider`] | `ST$<token>`, fresh RSA-2048 key per token |
 //! | resource principal v2.2 | [`ResourcePrincipalProvider`] | `ST$<RPST>` |
 //!
+//! [`ProviderChain`] tries several of these in order and keeps the first that gives
+//! credentials.
+//!
 //! IMDS and federation calls go through the small [`HttpTransport`] trait; the
 //! `reqwest` feature (on by default) provides [`ReqwestTransport`] (rustls). Every base URL
 //! can be overridden (`OCI_METADATA_BASE_URL`, [`InstancePrincipalBuilder`]).
