@@ -407,7 +407,13 @@ impl Agent {
                     vnic.link.as_deref().unwrap_or("?")
                 )),
                 Readiness::NotReady { reason, message } => {
-                    tracing::warn!(%node, vnic = %id, reason = reason.as_str(), %message, "VNIC not ready");
+                    tracing::warn!(
+                        %node,
+                        vnic = %id,
+                        reason = reason.as_str(),
+                        problem = %message,
+                        "VNIC not ready"
+                    );
                     Event::warning(reason.as_str(), "SetUpDatapath")
                         .with_note(format!("VNIC {id}: {message}"))
                 }

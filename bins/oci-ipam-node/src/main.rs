@@ -14,6 +14,7 @@ use oci_ipam_node::reconcile::error_chain;
 use oci_ipam_node::{
     AttachmentMode, DesiredConfig, EgressMode, Ipv4Cidr, OwnerProtocol, ReconcileConfig,
 };
+use tracing_subscriber::fmt::MakeWriter;
 
 /// Makes addresses on secondary OCI VNICs usable: per-VNIC routing tables and per-address
 /// policy rules, reconciled against the node's CiliumNode pool.
@@ -171,12 +172,33 @@ fn config(args: &Args) -> Result<AgentConfig, String> {
 }
 
 fn init_logging(format: LogFormat) {
+    if init_logging_to(format, std::io::stderr).is_err() {
+        eprintln!("oci-ipam-node: a log subscriber was already installed");
+    }
+}
+
+/// Why a log subscriber could not be installed (one already was).
+type InitError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Installs the global subscriber writing to `writer`, in the operator's shapes: text lines,
+/// or JSON objects with the event's fields at the top level (no `fields` object) beside
+/// `timestamp`, `level`, `target` and the current span.
+fn init_logging_to<W>(format: LogFormat, writer: W) -> Result<(), InitError>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
     }
 }
 

@@ -25,7 +25,7 @@ fn a_missing_kubeconfig_is_reported_with_each_cause_once() {
     let out = run_without_kubeconfig(&[]);
     assert!(!out.status.success());
 
-    let logs = String::from_utf8([out.stdout, out.stderr].concat()).expect("UTF-8 logs");
+    let logs = String::from_utf8(out.stderr).expect("UTF-8 logs");
     assert!(logs.contains("Agent stopped"), "{logs}");
     assert!(
         logs.contains("failed to set up the Kubernetes client"),
@@ -38,4 +38,29 @@ fn a_missing_kubeconfig_is_reported_with_each_cause_once() {
     ] {
         assert_eq!(logs.matches(cause).count(), 1, "{cause:?} in {logs}");
     }
+}
+
+#[test]
+fn json_logs_put_event_fields_at_the_top_level_like_the_operator() {
+    let out = run_without_kubeconfig(&["--log-format", "json"]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "logs go to standard error");
+
+    let logs = String::from_utf8(out.stderr).expect("UTF-8 logs");
+    let line = logs
+        .lines()
+        .find(|line| line.contains("Agent stopped"))
+        .unwrap_or_else(|| panic!("no stop line in {logs}"));
+    let event: serde_json::Value = serde_json::from_str(line).expect("a JSON object");
+    assert_eq!(event["level"], "ERROR", "{line}");
+    assert_eq!(event["message"], "Agent stopped", "{line}");
+    assert!(
+        event["error"]
+            .as_str()
+            .is_some_and(|error| error.starts_with("failed to set up the Kubernetes client")),
+        "{line}"
+    );
+    assert!(event.get("fields").is_none(), "{line}");
+    assert!(event.get("timestamp").is_some(), "{line}");
+    assert!(event.get("target").is_some(), "{line}");
 }
