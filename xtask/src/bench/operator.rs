@@ -65,6 +65,13 @@ pub(crate) struct Args {
     /// Nodes in the memory run.
     #[arg(long, default_value_t = 5_000)]
     memory_nodes: usize,
+    /// Use the release operator already built instead of building it first.
+    #[arg(long)]
+    no_build: bool,
+    /// Run the operator under this program (e.g. `heaptrack`) to profile it; memory figures
+    /// then describe the wrapper's process.
+    #[arg(long)]
+    wrap: Option<PathBuf>,
     /// Which phases to run.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Phase::Default, Phase::Scaled, Phase::Memory])]
     phases: Vec<Phase>,
@@ -94,12 +101,18 @@ const AGENT_UPDATE: Duration = Duration::from_secs(1);
 
 /// Runs the operator benchmark.
 pub(crate) fn bench(args: &Args) -> Result {
-    run(
-        "build the release operator",
-        cargo().args(["build", "--release", "-p", "oci-ipam-operator"]),
-    )?;
-    let binary = target_dir().join("release").join("oci-ipam-operator");
-    let defaults = Defaults::read(&binary)?;
+    if !args.no_build {
+        run(
+            "build the release operator",
+            cargo().args(["build", "--release", "-p", "oci-ipam-operator"]),
+        )?;
+    }
+    let path = target_dir().join("release").join("oci-ipam-operator");
+    let defaults = Defaults::read(&path)?;
+    let binary = Launcher {
+        path,
+        wrap: args.wrap.clone(),
+    };
     say(&format!(
         "operator defaults: private-IP writes {}/s burst {}, reads {}/s burst {}, \
          pre-allocate {}",
@@ -123,8 +136,11 @@ pub(crate) fn bench(args: &Args) -> Result {
             args.default_nodes,
             args.pods,
             None,
-        ))?;
-        report.default = Some(result.0);
+        ));
+        match result {
+            Ok((scale, _)) => report.default = Some(scale),
+            Err(err) => report.failures.push(format!("default: {err}")),
+        }
     }
     if args.phases.contains(&Phase::Scaled) {
         let result = runtime.block_on(scale_phase(
@@ -134,17 +150,26 @@ pub(crate) fn bench(args: &Args) -> Result {
             args.nodes,
             args.pods,
             Some((args.scale, Duration::from_secs(args.idle_secs))),
-        ))?;
-        report.scaled = Some(result.0);
-        report.idle = result.1;
+        ));
+        match result {
+            Ok((scale, idle)) => {
+                report.scaled = Some(scale);
+                report.idle = idle;
+            }
+            Err(err) => report.failures.push(format!("scaled: {err}")),
+        }
     }
     if args.phases.contains(&Phase::Memory) {
-        report.memory = Some(runtime.block_on(memory_phase(
+        let result = runtime.block_on(memory_phase(
             &binary,
             &defaults,
             &workdir.join("memory"),
             args.memory_nodes,
-        ))?);
+        ));
+        match result {
+            Ok(memory) => report.memory = Some(memory),
+            Err(err) => report.failures.push(format!("memory: {err}")),
+        }
     }
 
     let (text, ok) = report.render();
@@ -156,6 +181,12 @@ pub(crate) fn bench(args: &Args) -> Result {
             "an operator target was missed; see the report above".to_owned(),
         ))
     }
+}
+
+/// How the operator is started: the release binary, maybe under a profiler.
+struct Launcher {
+    path: PathBuf,
+    wrap: Option<PathBuf>,
 }
 
 /// The operator's defaults, as its `--help` prints them.
@@ -248,7 +279,9 @@ impl Env {
         let mut world = World::new("us-ashburn-1");
         let compartment = world.add_compartment("oci-ipam-bench");
         let vcn = world.add_vcn(&compartment, "10.0.0.0/14");
-        let node_subnet = world.add_subnet(&vcn, &compartment, "10.0.0.0/18");
+        // Secondary addresses go on the primary VNICs, in the node subnet: room for 5,000
+        // nodes with their pools.
+        let node_subnet = world.add_subnet(&vcn, &compartment, "10.0.0.0/16");
         let pod_subnet = world.add_subnet(&vcn, &compartment, "10.1.0.0/16");
         world.faults = latency_model();
 
@@ -331,14 +364,23 @@ struct Operator {
 }
 
 impl Operator {
-    fn launch(binary: &Path, env: &Env, log: &str, extra: &[String]) -> Result<Self> {
+    fn launch(binary: &Launcher, env: &Env, log: &str, extra: &[String]) -> Result<Self> {
         let port = free_port()?;
         let log = std::fs::File::create(env.workdir.join(log))
             .map_err(|err| fail("creating the operator log", err))?;
         let address = format!("127.0.0.1:{port}");
 
-        let child = Command::new(binary)
+        let mut command = match &binary.wrap {
+            Some(wrap) => {
+                let mut command = Command::new(wrap);
+                command.arg(&binary.path);
+                command
+            }
+            None => Command::new(&binary.path),
+        };
+        let child = command
             .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("KUBECONFIG", env.kube.kubeconfig_path())
             .env("RUST_LOG", "info")
             .args(["--cluster-name", CLUSTER, "--oci-auth", "config-file"])
@@ -427,16 +469,17 @@ impl Drop for Operator {
     }
 }
 
-/// The Prometheus text of the operator on `port`, over a plain HTTP/1.0 GET.
+/// The Prometheus text of the operator on `port`, over one plain HTTP GET.
 fn scrape(port: u16) -> Option<String> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     stream
-        .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    Some(text)
+    let mut body = Vec::new();
+    // A read timeout still leaves what arrived; the server closes after one answer.
+    let _ = stream.read_to_end(&mut body);
+    Some(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// `VmHWM` and `VmRSS` of a process, in KiB.
@@ -549,7 +592,7 @@ fn mutating_calls(counters: &Counters) -> u64 {
 
 /// A scale-up (and, with `scaled`, the idle window after it).
 async fn scale_phase(
-    binary: &Path,
+    binary: &Launcher,
     defaults: &Defaults,
     workdir: &Path,
     nodes: usize,
@@ -770,7 +813,7 @@ async fn idle_window(env: &Env, operator: &mut Operator, window: Duration) -> Re
 
 /// Peak memory of the operator managing `nodes` nodes.
 async fn memory_phase(
-    binary: &Path,
+    binary: &Launcher,
     defaults: &Defaults,
     workdir: &Path,
     nodes: usize,
@@ -942,11 +985,13 @@ struct Report {
     scaled: Option<Scale>,
     idle: Option<Idle>,
     memory: Option<Memory>,
+    /// Phases that could not finish, with why.
+    failures: Vec<String>,
 }
 
 impl Report {
     fn render(&self) -> (String, bool) {
-        let mut ok = true;
+        let mut ok = self.failures.is_empty();
         let mut text = String::from(
             "\noperator benchmark (release oci-ipam-operator, oci-sim latency: reads 20-60 ms, \
              private-IP writes 100-300 ms, attaches 200-400 ms)\n",
@@ -1115,6 +1160,9 @@ impl Report {
                 mib(peak),
                 verdict(memory_ok)
             ));
+        }
+        for failure in &self.failures {
+            text.push_str(&format!("\nphase FAILED: {failure}\n"));
         }
         (text, ok)
     }
