@@ -177,6 +177,30 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Where netlink-packet-route (0.25, under rtnetlink 0.18) warns, on every link dump and for
+/// every link, that the kernel sent a per-link attribute longer than the crate knows
+/// (`IFLA_INET6_CONF` grew to 240 bytes on recent kernels). The agent reads none of these
+/// attributes, and later releases of the crate log this at debug, so it is held to errors.
+const NETLINK_SIZE_NOTICES: &str = "netlink_packet_route::link::buffer_tool";
+
+/// `RUST_LOG` (default `info`), with netlink-packet-route's size notices held to errors unless
+/// `RUST_LOG` names netlink-packet-route itself.
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let rust_log = rust_log
+        .map(str::trim)
+        .filter(|directives| !directives.is_empty());
+    let filter = rust_log
+        .and_then(|directives| tracing_subscriber::EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    if rust_log.is_some_and(|directives| directives.contains("netlink_packet_route")) {
+        return filter;
+    }
+    match format!("{NETLINK_SIZE_NOTICES}=error").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
 /// Why a log subscriber could not be installed (one already was).
 type InitError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -187,10 +211,9 @@ fn init_logging_to<W>(format: LogFormat, writer: W) -> Result<(), InitError>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let rust_log = std::env::var("RUST_LOG").ok();
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(rust_log.as_deref()))
         .with_writer(writer);
     match format {
         LogFormat::Text => builder.try_init(),
@@ -214,5 +237,105 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Log lines written by the subscriber under test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> MakeWriter<'w> for Captured {
+        type Writer = Self;
+
+        fn make_writer(&'w self) -> Self {
+            self.clone()
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    // The only test here that installs the global subscriber (and the `log` bridge), as the
+    // binary does: the agent's own warnings pass, netlink-packet-route's size notices do not.
+    #[test]
+    fn link_dumps_log_no_netlink_size_warnings_and_our_warnings_stay() {
+        let captured = Captured::default();
+        init_logging_to(LogFormat::Json, captured.clone()).unwrap();
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let links = runtime.block_on(async {
+            let datapath = oci_ipam_node::Datapath::connect(OwnerProtocol::default())?;
+            datapath.links().await
+        });
+        assert!(!links.unwrap().is_empty(), "at least loopback");
+        tracing::warn!(target: "oci_ipam_node::agent", node = "worker-0", "VNIC not ready");
+
+        let logs = captured.text();
+        assert!(!logs.contains("NLA attribute holds more"), "{logs}");
+        assert!(logs.contains("VNIC not ready"), "{logs}");
+    }
+
+    #[test]
+    fn the_filter_holds_only_the_size_notices_and_yields_to_an_explicit_request() {
+        use tracing::Level;
+        use tracing_subscriber::layer::SubscriberExt;
+
+        // Whether a warning with `target` is written under `RUST_LOG=rust_log`.
+        let warns = |rust_log: Option<&str>, target: &str| {
+            let captured = Captured::default();
+            let subscriber = tracing_subscriber::registry()
+                .with(log_filter(rust_log))
+                .with(tracing_subscriber::fmt::layer().with_writer(captured.clone()));
+            tracing::subscriber::with_default(subscriber, || match target {
+                NETLINK_SIZE_NOTICES => {
+                    tracing::event!(target: NETLINK_SIZE_NOTICES, Level::WARN, "size")
+                }
+                "netlink_packet_route::link::link_info" => {
+                    tracing::event!(
+                        target: "netlink_packet_route::link::link_info",
+                        Level::WARN,
+                        "size"
+                    )
+                }
+                _ => tracing::event!(target: "oci_ipam_node::agent", Level::WARN, "size"),
+            });
+            !captured.text().is_empty()
+        };
+
+        assert!(!warns(None, NETLINK_SIZE_NOTICES));
+        assert!(!warns(Some("debug"), NETLINK_SIZE_NOTICES));
+        assert!(warns(None, "oci_ipam_node::agent"));
+        assert!(warns(Some(""), "oci_ipam_node::agent"));
+        assert!(warns(Some("warn"), "oci_ipam_node::agent"));
+        // Other warnings of the crate still show.
+        assert!(warns(None, "netlink_packet_route::link::link_info"));
+        // Asking for the crate by name shows its notices.
+        assert!(warns(
+            Some("info,netlink_packet_route=debug"),
+            NETLINK_SIZE_NOTICES
+        ));
     }
 }
