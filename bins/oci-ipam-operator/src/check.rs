@@ -99,7 +99,10 @@ async fn oci_probes(
                 }
                 Err(err) => probes.push(fix(
                     format!("VCN {vcn}"),
-                    format!("{err}; grant `inspect vcns` or correct --oci-vcn-id"),
+                    format!(
+                        "{}; grant `inspect vcns` or correct --oci-vcn-id",
+                        crate::error::chain(&err)
+                    ),
                 )),
             },
             Err(err) => probes.push(fix(format!("VCN {vcn}"), err.to_string())),
@@ -193,7 +196,10 @@ async fn oci_probes(
                             }
                             (Err(err), _) | (_, Err(err)) => probes.push(fix(
                                 "VNIC and private IP reads",
-                                format!("{err}; grant `use vnics` and `use private-ips`"),
+                                format!(
+                                    "{}; grant `use vnics` and `use private-ips`",
+                                    crate::error::chain(&err)
+                                ),
                             )),
                         }
                     }
@@ -201,14 +207,18 @@ async fn oci_probes(
                 Err(err) => probes.push(fix(
                     "VNIC attachments",
                     format!(
-                        "{err}; grant `inspect vnic-attachments` in the instance's compartment"
+                        "{}; grant `inspect vnic-attachments` in the instance's compartment",
+                        crate::error::chain(&err)
                     ),
                 )),
             }
         }
         Err(err) => probes.push(fix(
             format!("instance {}", instance.instance_id),
-            format!("{err}; grant `inspect instances` (and `manage instances` to attach VNICs)"),
+            format!(
+                "{}; grant `inspect instances` (and `manage instances` to attach VNICs)",
+                crate::error::chain(&err)
+            ),
         )),
     }
     probes.push(ok(
@@ -222,7 +232,10 @@ async fn kube_probes(config: &Config, client: kube::Client, probes: &mut Vec<Pro
         Ok(_) => probes.push(ok("list CiliumNodes (cilium.io/v2)")),
         Err(err) => probes.push(fix(
             "list CiliumNodes",
-            format!("{err}; is Cilium's CRD installed and RBAC applied?"),
+            format!(
+                "{}; is Cilium's CRD installed and RBAC applied?",
+                crate::error::chain(&err)
+            ),
         )),
     }
     match Api::<k8s_glue::OciNetworkNode>::all(client.clone())
@@ -232,7 +245,7 @@ async fn kube_probes(config: &Config, client: kube::Client, probes: &mut Vec<Pro
         Ok(_) => probes.push(ok("list OciNetworkNodes (oci-ipam.io)")),
         Err(err) => probes.push(fix(
             "list OciNetworkNodes",
-            format!("{err}; apply deploy/crds"),
+            format!("{}; apply deploy/crds", crate::error::chain(&err)),
         )),
     }
     let election = &config.leader_election;
@@ -242,6 +255,9 @@ async fn kube_probes(config: &Config, client: kube::Client, probes: &mut Vec<Pro
             "read Lease {}/{}",
             election.namespace, election.lease_name
         ))),
-        Err(err) => probes.push(fix("read Lease", format!("{err}; check RBAC for leases"))),
+        Err(err) => probes.push(fix(
+            "read Lease",
+            format!("{}; check RBAC for leases", crate::error::chain(&err)),
+        )),
     }
 }

@@ -253,15 +253,59 @@ pub(crate) fn is_exhaustion(error: &oci_api::Error) -> bool {
             .any(|hint| text.contains(hint))
 }
 
-/// The error and its causes, joined for people (logs, Events, operator-status).
+/// The error and its causes, joined for people (logs, Events, operator-status, `check`).
+///
+/// Each cause appears once: a cause whose text its parent already printed (an error that
+/// puts its source into its own message) is not repeated.
 #[must_use]
 pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
+    let mut parent = text.clone();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let said = cause.to_string();
+        if !said.is_empty() && !parent.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        parent = said;
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Leaf(&'static str);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Wrap {
+        text: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    }
+
+    #[test]
+    fn chain_prints_every_cause_once() {
+        let leaf = Leaf("connection refused");
+        let repeating = Wrap {
+            text: "token request failed: connection refused".to_owned(),
+            source: Box::new(leaf),
+        };
+        let top = Wrap {
+            text: "GetInstance failed: could not sign the request".to_owned(),
+            source: Box::new(repeating),
+        };
+
+        assert_eq!(
+            chain(&top),
+            "GetInstance failed: could not sign the request: token request failed: \
+             connection refused"
+        );
+    }
 }
