@@ -112,24 +112,23 @@ async fn take_snapshot(config: Config, output: &std::path::Path) -> Result<(), E
 }
 
 async fn check(config: Config) -> ExitCode {
-    let metrics = Metrics::new();
-    let provider = credentials(&config);
-    let described = match &provider {
-        Ok(provider) => Ok(describe(&config, provider.as_ref())),
-        Err(err) => Err(chain(err)),
+    let (described, oci) = match credentials(&config) {
+        Ok(provider) => {
+            let target = OciTarget::resolve(&config, provider.as_ref());
+            let described = format!("{}; {}", auth_method(&config), target.endpoint(&config));
+            let oci = oci_client::build(
+                &config,
+                provider,
+                target.region.as_deref(),
+                &target.realm,
+                Metrics::new(),
+                oci_api::RetryPolicy::no_retries(),
+            )
+            .ok();
+            (Ok(described), oci)
+        }
+        Err(err) => (Err(chain(&err)), None),
     };
-    let oci = provider.ok().and_then(|provider| {
-        let region = provider.region().map(|region| region.as_str().to_owned());
-        oci_client::build(
-            &config,
-            provider,
-            region.as_deref(),
-            "oc1",
-            metrics,
-            oci_api::RetryPolicy::no_retries(),
-        )
-        .ok()
-    });
     let kube = kube::Client::try_default().await.ok();
 
     let probes = check::run(
@@ -151,23 +150,69 @@ async fn check(config: Config) -> ExitCode {
     }
 }
 
+/// Where the OCI client sends its requests: `run`, `snapshot` and `check` all resolve it here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OciTarget {
+    /// The region: `--oci-region`, else the credentials' region.
+    region: Option<String>,
+    /// Where the region came from, for people.
+    region_from: &'static str,
+    /// The region's realm when the region is a known one, else `oc1`.
+    realm: String,
+}
+
+impl OciTarget {
+    fn resolve(config: &Config, provider: &dyn oci_auth::CredentialProvider) -> Self {
+        let (region, region_from) = match (&config.region, provider.region()) {
+            (Some(region), _) => (
+                Some(oci_auth::Region::resolve(region.as_str())),
+                "--oci-region",
+            ),
+            (None, Some(region)) => (Some(region), "the credentials"),
+            (None, None) => (None, "nowhere"),
+        };
+
+        let realm = region
+            .as_ref()
+            .and_then(oci_auth::Region::known_realm)
+            .unwrap_or("oc1")
+            .to_owned();
+        Self {
+            region: region.map(|region| region.as_str().to_owned()),
+            region_from,
+            realm,
+        }
+    }
+
+    /// The endpoint and how it was chosen, as `check` prints it.
+    fn endpoint(&self, config: &Config) -> String {
+        let region = match &self.region {
+            Some(region) => format!("region {region} from {}", self.region_from),
+            None => "no region".to_owned(),
+        };
+        match (&config.endpoints.oci_api, &self.region) {
+            (Some(url), _) => format!("{url} (--oci-endpoint; {region})"),
+            (None, Some(name)) => match oci_api::Endpoint::for_region(name, &self.realm) {
+                Ok(endpoint) => format!("{} ({region}, realm {})", endpoint.url(), self.realm),
+                Err(_) => format!("{region}, realm {}", self.realm),
+            },
+            (None, None) => region,
+        }
+    }
+}
+
 /// Builds the OCI client, the Kubernetes client and the engine.
 async fn connect(
     config: Config,
     metrics: Arc<Metrics>,
 ) -> Result<(Arc<Engine>, kube::Client), Error> {
     let provider = credentials(&config)?;
-    let region = provider.region().map(|region| region.as_str().to_owned());
-    let realm = provider
-        .region()
-        .and_then(|region| region.known_realm())
-        .unwrap_or("oc1")
-        .to_owned();
+    let target = OciTarget::resolve(&config, provider.as_ref());
     let oci = oci_client::build(
         &config,
         provider,
-        region.as_deref(),
-        &realm,
+        target.region.as_deref(),
+        &target.realm,
         metrics.clone(),
         oci_api::RetryPolicy::default(),
     )?;
@@ -215,15 +260,12 @@ fn credentials(config: &Config) -> Result<Arc<dyn oci_auth::CredentialProvider>,
     auth.build().map_err(|err| fail(Box::new(err)))
 }
 
-fn describe(config: &Config, provider: &dyn oci_auth::CredentialProvider) -> String {
-    let method = match &config.auth {
+/// How the credentials are obtained, for people.
+fn auth_method(config: &Config) -> String {
+    match &config.auth {
         Auth::ConfigFile { profile, .. } => format!("config file, profile {profile}"),
         Auth::ResourcePrincipal => "resource principal".to_owned(),
         _ => "instance principal".to_owned(),
-    };
-    match provider.region() {
-        Some(region) => format!("{method}; region {}", region.as_str()),
-        None => method,
     }
 }
 
@@ -307,6 +349,75 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    /// Credentials that name a region and are never asked to sign (the resolution only reads
+    /// the region).
+    #[derive(Debug)]
+    struct RegionOnly(&'static str);
+
+    impl oci_auth::CredentialProvider for RegionOnly {
+        fn credentials(
+            &self,
+            _now: std::time::SystemTime,
+        ) -> oci_auth::BoxFuture<'_, Result<oci_auth::Credentials, oci_auth::Error>> {
+            Box::pin(std::future::pending())
+        }
+
+        fn refresh(
+            &self,
+            _now: std::time::SystemTime,
+        ) -> oci_auth::BoxFuture<'_, Result<oci_auth::Credentials, oci_auth::Error>> {
+            Box::pin(std::future::pending())
+        }
+
+        fn region(&self) -> Option<oci_auth::Region> {
+            Some(oci_auth::Region::resolve(self.0))
+        }
+
+        fn tenancy(&self) -> Option<oci_auth::Ocid> {
+            None
+        }
+    }
+
+    fn config(extra: &[&str]) -> Config {
+        let mut args = vec![
+            "oci-ipam-operator",
+            "--cluster-name",
+            "c",
+            "--oci-auth",
+            "config-file",
+        ];
+        args.extend(extra);
+        let cli = Cli::try_parse_from(args).expect("flags parse");
+        Config::from_flags(&cli.flags, "test").expect("valid config")
+    }
+
+    #[test]
+    fn the_region_flag_wins_and_brings_its_realm() {
+        let config = config(&["--oci-region", "uk-gov-london-1"]);
+
+        let target = OciTarget::resolve(&config, &RegionOnly("us-ashburn-1"));
+
+        assert_eq!(target.region.as_deref(), Some("uk-gov-london-1"));
+        assert_eq!(target.realm, "oc4");
+        let endpoint = target.endpoint(&config);
+        assert!(
+            endpoint.starts_with("https://iaas.uk-gov-london-1.oraclegovcloud.uk"),
+            "{endpoint}"
+        );
+        assert!(endpoint.contains("from --oci-region"), "{endpoint}");
+    }
+
+    #[test]
+    fn without_the_flag_the_credentials_region_and_its_realm_are_used() {
+        let config = config(&[]);
+
+        let target = OciTarget::resolve(&config, &RegionOnly("ap-chiyoda-1"));
+
+        assert_eq!(target.region.as_deref(), Some("ap-chiyoda-1"));
+        assert_eq!(target.realm, "oc8");
+        assert!(target.endpoint(&config).contains("from the credentials"));
+    }
 
     #[test]
     fn snapshot_help_points_at_the_format_in_the_repository() {
