@@ -1,8 +1,15 @@
 //! `oci-ipam-operator check`: probes what the operator needs, each reported as OK or a fix.
 //!
-//! The probes only read: credentials, region and endpoint, the VCN, the subnets the
-//! selector matches, the permissions that reads can show (instances, VNIC attachments,
-//! VNICs, private IPs), and the Kubernetes objects the operator reads and writes.
+//! The probes only read: the OCI endpoint and credentials, the VCN, the subnets (those the
+//! selector matches, or a node's own subnet when there is no selector), the permissions
+//! that reads can show (instances, VNIC attachments, VNICs, private IPs), and the
+//! Kubernetes objects the operator reads and writes.
+//!
+//! Every `OK` line stands for a read that succeeded: the credentials are OK only once OCI
+//! answered a signed request with success, a subnet only once it was read. What check could
+//! not try is a `SKIP` line saying why; a `SKIP` does not fail the check. A failed OCI call
+//! is classified by its cause, so the fix fits: a `401` points at the key, fingerprint and
+//! clock, no answer at the endpoint and network, a `404`/`403` at the IAM policy or the OCID.
 
 use std::fmt;
 use std::time::Instant;
@@ -13,10 +20,11 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::ListParams;
-use oci_api::model::{InstanceId, ListPrivateIpsRequest, ListVnicAttachmentsRequest};
+use oci_api::model::{InstanceId, ListPrivateIpsRequest, ListVnicAttachmentsRequest, SubnetId};
 
 use crate::Cloud;
 use crate::config::{Config, SubnetSelector};
+use crate::error::{Error, chain};
 use crate::subnets::SubnetBook;
 
 /// One probe's result.
@@ -25,15 +33,36 @@ use crate::subnets::SubnetBook;
 pub struct Probe {
     /// What was probed.
     pub what: String,
-    /// `None` when OK, else what to fix.
-    pub fix: Option<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// What a probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The read succeeded.
+    Ok,
+    /// Something needs fixing: what and how.
+    Fix(String),
+    /// Not tried, and why (does not fail the check).
+    Skip(String),
+}
+
+impl Probe {
+    /// Whether this probe fails the check.
+    #[must_use]
+    pub fn needs_fixing(&self) -> bool {
+        matches!(self.verdict, Verdict::Fix(_))
+    }
 }
 
 impl fmt::Display for Probe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.fix {
-            None => write!(f, "OK    {}", self.what),
-            Some(fix) => write!(f, "FIX   {}: {fix}", self.what),
+        match &self.verdict {
+            Verdict::Ok => write!(f, "OK    {}", self.what),
+            Verdict::Fix(fix) => write!(f, "FIX   {}: {fix}", self.what),
+            Verdict::Skip(why) => write!(f, "SKIP  {}: {why}", self.what),
         }
     }
 }
@@ -41,38 +70,190 @@ impl fmt::Display for Probe {
 fn ok(what: impl Into<String>) -> Probe {
     Probe {
         what: what.into(),
-        fix: None,
+        verdict: Verdict::Ok,
     }
 }
 
 fn fix(what: impl Into<String>, fix: impl Into<String>) -> Probe {
     Probe {
         what: what.into(),
-        fix: Some(fix.into()),
+        verdict: Verdict::Fix(fix.into()),
     }
 }
 
-/// Runs every probe. `credentials` is the outcome of loading the credential provider.
+fn skip(what: impl Into<String>, why: impl Into<String>) -> Probe {
+    Probe {
+        what: what.into(),
+        verdict: Verdict::Skip(why.into()),
+    }
+}
+
+/// How check reaches OCI, as the operator would.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OciAccess {
+    /// How the credentials are obtained (`config file, profile DEFAULT`), or why loading
+    /// them failed.
+    pub credentials: Result<String, String>,
+    /// The endpoint with the region and realm actually used, or why no client was built.
+    pub endpoint: Result<String, String>,
+}
+
+impl OciAccess {
+    /// The access from its parts.
+    #[must_use]
+    pub fn new(credentials: Result<String, String>, endpoint: Result<String, String>) -> Self {
+        Self {
+            credentials,
+            endpoint,
+        }
+    }
+}
+
+/// What the OCI calls of a check showed about the endpoint and the credentials.
+#[derive(Debug, Default)]
+struct Evidence {
+    /// The first operation that succeeded.
+    succeeded: Option<&'static str>,
+    /// The first call OCI answered with 401, and the whole error.
+    unauthenticated: Option<String>,
+    /// The first call that could not be signed, and the whole error.
+    unsigned: Option<String>,
+    /// The first call without an answer, and the whole error.
+    unanswered: Option<String>,
+    /// Whether OCI answered any call (any status).
+    answered: bool,
+    /// Whether any call was made.
+    called: bool,
+}
+
+impl Evidence {
+    fn succeeded(&mut self, operation: &'static str) {
+        self.called = true;
+        self.answered = true;
+        self.succeeded.get_or_insert(operation);
+    }
+
+    fn failed(&mut self, err: &oci_api::Error) {
+        self.called = true;
+        match cause(err) {
+            Cause::Unauthenticated => {
+                self.answered = true;
+                self.unauthenticated.get_or_insert_with(|| chain(err));
+            }
+            Cause::Unsigned => {
+                self.unsigned.get_or_insert_with(|| chain(err));
+            }
+            Cause::Unanswered => {
+                self.unanswered.get_or_insert_with(|| chain(err));
+            }
+            Cause::Refused | Cause::Other => self.answered = true,
+            Cause::Local => {}
+        }
+    }
+
+    fn record<T>(&mut self, result: &Result<T, oci_api::Error>, operation: &'static str) {
+        match result {
+            Ok(_) => self.succeeded(operation),
+            Err(err) => self.failed(err),
+        }
+    }
+}
+
+/// What an OCI failure says about its fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// 401: OCI did not accept the signature or the token.
+    Unauthenticated,
+    /// The request could not be signed (credential provider failure).
+    Unsigned,
+    /// No HTTP answer.
+    Unanswered,
+    /// 404 or 403: the principal may not see the resource, or it does not exist.
+    Refused,
+    /// A bad OCID or endpoint in the configuration, found before any request.
+    Local,
+    /// Anything else OCI answered (429, 5xx, 400...).
+    Other,
+}
+
+fn cause(err: &oci_api::Error) -> Cause {
+    match (err, err.status()) {
+        (_, Some(401)) => Cause::Unauthenticated,
+        (_, Some(403 | 404)) => Cause::Refused,
+        (_, Some(_)) => Cause::Other,
+        (oci_api::Error::SignRequest { .. }, None) => Cause::Unsigned,
+        (oci_api::Error::Transport { .. } | oci_api::Error::RetryBudgetExhausted { .. }, None) => {
+            Cause::Unanswered
+        }
+        (oci_api::Error::ParseOcid { .. } | oci_api::Error::InvalidEndpoint { .. }, None) => {
+            Cause::Local
+        }
+        _ => Cause::Other,
+    }
+}
+
+/// The fix for a failed read: `grant` is the IAM verb the read needs, `ocid` the setting that
+/// names the resource.
+fn remedy(err: &oci_api::Error, grant: &str, ocid: &str) -> String {
+    match cause(err) {
+        Cause::Unauthenticated => {
+            "OCI did not accept the credentials (HTTP 401): see the OCI credentials line".to_owned()
+        }
+        Cause::Unsigned => {
+            "the request could not be signed: see the OCI credentials line".to_owned()
+        }
+        Cause::Unanswered => "no answer from OCI: see the OCI endpoint line".to_owned(),
+        Cause::Refused => format!(
+            "the operator's principal may not read it, or it does not exist: grant {grant} \
+             in its compartment, or correct {ocid}"
+        ),
+        Cause::Local => format!("correct {ocid}"),
+        Cause::Other => {
+            "OCI refused or failed the read; see OCI's answer, then try again".to_owned()
+        }
+    }
+}
+
+/// `err` with its causes, then the fix for its cause.
+fn advice(err: &dyn std::error::Error, oci: &oci_api::Error, grant: &str, ocid: &str) -> String {
+    format!("{}; {}", chain(err), remedy(oci, grant, ocid))
+}
+
+/// The OCI failure behind an operator error, when there is one.
+fn oci_source(err: &Error) -> Option<&oci_api::Error> {
+    match err {
+        Error::ReadSubnet { source, .. } | Error::ReadOci { source, .. } => Some(source),
+        _ => None,
+    }
+}
+
+/// Runs every probe. `oci` is the client `access` describes, `None` when none was built.
 pub async fn run(
     config: &Config,
-    credentials: Result<String, String>,
+    access: OciAccess,
     oci: Option<&dyn Cloud>,
     kube: Option<kube::Client>,
 ) -> Vec<Probe> {
     let mut probes = Vec::new();
 
-    match credentials {
-        Ok(description) => probes.push(ok(format!("OCI credentials ({description})"))),
-        Err(err) => probes.push(fix("OCI credentials", err)),
-    }
-
-    if let Some(oci) = oci {
-        oci_probes(config, oci, kube.clone(), &mut probes).await;
-    } else {
-        probes.push(fix(
-            "OCI endpoint",
-            "no client could be built; see the credentials line",
-        ));
+    match oci {
+        Some(oci) => {
+            let mut found = Vec::new();
+            let evidence = oci_probes(config, oci, kube.clone(), &mut found).await;
+            probes.push(endpoint_probe(&access, &evidence));
+            probes.push(credentials_probe(&access, &evidence));
+            probes.extend(found);
+        }
+        None => {
+            let problem = match (&access.credentials, &access.endpoint) {
+                (Err(err), _) => ("OCI credentials", err.clone()),
+                (Ok(_), Err(err)) => ("OCI endpoint", err.clone()),
+                (Ok(_), Ok(_)) => ("OCI client", "no client was built".to_owned()),
+            };
+            probes.push(fix(problem.0, problem.1));
+            probes.push(skip("OCI reads", "no OCI client; fix the line above first"));
+        }
     }
 
     match kube {
@@ -85,145 +266,383 @@ pub async fn run(
     probes
 }
 
+fn endpoint_probe(access: &OciAccess, evidence: &Evidence) -> Probe {
+    let endpoint = match &access.endpoint {
+        Ok(endpoint) => endpoint.clone(),
+        Err(err) => return fix("OCI endpoint", err.clone()),
+    };
+    let what = format!("OCI endpoint {endpoint}");
+
+    if evidence.answered {
+        return ok(format!("{what} answers"));
+    }
+    match &evidence.unanswered {
+        Some(err) => fix(
+            what,
+            format!(
+                "{err}; check --oci-endpoint or --oci-region, and that DNS, proxy and firewall \
+                 let the operator reach the endpoint"
+            ),
+        ),
+        None => skip(what, "no request reached it"),
+    }
+}
+
+fn credentials_probe(access: &OciAccess, evidence: &Evidence) -> Probe {
+    let method = match &access.credentials {
+        Ok(method) => method.clone(),
+        Err(err) => return fix("OCI credentials", err.clone()),
+    };
+    let what = format!("OCI credentials ({method})");
+    let instance = method.contains("principal");
+
+    if let Some(operation) = evidence.succeeded {
+        return ok(format!("{what}: OCI accepted a signed {operation}"));
+    }
+    if let Some(err) = &evidence.unsigned {
+        let hint = if instance {
+            "check that the node reaches the metadata service and the federation endpoint, \
+             and that a dynamic group matches the instance"
+        } else {
+            "check key_file, its pass phrase and the profile in the config file"
+        };
+        return fix(what, format!("{err}; {hint}"));
+    }
+    if let Some(err) = &evidence.unauthenticated {
+        let hint = if instance {
+            "OCI refused the principal's token: check that a dynamic group matches the \
+             instance, and the clock"
+        } else {
+            "OCI refused the signature: check that key_file is the private key of the \
+             fingerprint registered for the user (API keys of the user in the console), the \
+             user= and tenancy= OCIDs, and that the clock is within 5 minutes of OCI's"
+        };
+        return fix(what, format!("{err}; {hint}"));
+    }
+    if evidence.answered {
+        return fix(
+            what,
+            "not confirmed: every OCI read was refused (see the lines below); OCI checks the \
+             signature before the policy, so fix the IAM policy or the OCIDs and run check again",
+        );
+    }
+    if evidence.called {
+        return skip(
+            what,
+            "not confirmed: OCI did not answer (see the OCI endpoint line)",
+        );
+    }
+    skip(
+        what,
+        "not confirmed: check had nothing to read (set --oci-vcn-id, or run check once a Node \
+         with an oci:// providerID exists)",
+    )
+}
+
 async fn oci_probes(
     config: &Config,
     oci: &dyn Cloud,
     kube: Option<kube::Client>,
     probes: &mut Vec<Probe>,
-) {
+) -> Evidence {
+    let mut evidence = Evidence::default();
+
     if let Some(vcn) = &config.vcn {
         match vcn.as_str().parse() {
-            Ok(id) => match oci.get_vcn(&id).await {
-                Ok(found) => {
-                    probes.push(ok(format!("VCN {vcn} ({})", found.cidr_blocks.join(", "))))
+            Ok(id) => {
+                let read = oci.get_vcn(&id).await;
+                evidence.record(&read, "GetVcn");
+                match read {
+                    Ok(found) => {
+                        probes.push(ok(format!("VCN {vcn} ({})", found.cidr_blocks.join(", "))))
+                    }
+                    Err(err) => probes.push(fix(
+                        format!("VCN {vcn}"),
+                        advice(&err, &err, "`inspect vcns`", "--oci-vcn-id"),
+                    )),
                 }
-                Err(err) => probes.push(fix(
-                    format!("VCN {vcn}"),
-                    format!(
-                        "{}; grant `inspect vcns` or correct --oci-vcn-id",
-                        crate::error::chain(&err)
-                    ),
-                )),
-            },
+            }
             Err(err) => probes.push(fix(format!("VCN {vcn}"), err.to_string())),
         }
     }
 
+    if unsigned(&evidence, probes) {
+        return evidence;
+    }
+
     let book = SubnetBook::default();
     let now = Instant::now();
+    let node_subnet = matches!(config.subnets, SubnetSelector::NodeSubnet);
     match book
         .selected(oci, config, config.resync_interval, now)
         .await
     {
-        Ok(subnets)
-            if subnets.is_empty() && !matches!(config.subnets, SubnetSelector::NodeSubnet) =>
-        {
+        Ok(subnets) if subnets.is_empty() && !node_subnet => {
+            if matches!(config.subnets, SubnetSelector::Tags(_)) {
+                evidence.succeeded("ListSubnets");
+            }
             probes.push(fix(
                 "subnets",
                 "no subnet matches --subnet-ids / --subnet-tags",
             ));
         }
         Ok(subnets) => {
-            if subnets.is_empty() {
-                probes.push(ok("subnets: each node's own subnet (no selector)"));
+            if matches!(config.subnets, SubnetSelector::Tags(_)) {
+                evidence.succeeded("ListSubnets");
             }
             for subnet in subnets {
-                match book.facts(oci, &subnet, config.resync_interval, now).await {
-                    Ok(facts) => probes.push(ok(format!(
-                        "subnet {subnet} {} ({} addresses taken); `use private-ips` readable",
-                        facts.cidr, facts.allocated
-                    ))),
-                    Err(err) => probes.push(fix(
-                        format!("subnet {subnet}"),
-                        format!(
-                            "{}; grant `use subnets` and `use private-ips`",
-                            crate::error::chain(&err)
-                        ),
-                    )),
-                }
+                let facts = read_subnet(oci, &book, config, &subnet, &mut evidence).await;
+                probes.push(facts.unwrap_or_else(|probe| probe));
             }
         }
-        Err(err) => probes.push(fix("subnets", crate::error::chain(&err))),
+        Err(err) => {
+            let text = match oci_source(&err) {
+                Some(source) => {
+                    evidence.failed(source);
+                    advice(
+                        &err,
+                        source,
+                        "`inspect subnets`",
+                        "--subnet-tags or --oci-compartment-ids",
+                    )
+                }
+                None => chain(&err),
+            };
+            probes.push(fix("subnets", text));
+        }
     }
 
+    if unsigned(&evidence, probes) {
+        return evidence;
+    }
+
+    instance_probes(oci, kube, &book, config, node_subnet, probes, &mut evidence).await;
+    probes.push(skip(
+        "writes (CreatePrivateIp, AttachVnic)",
+        "not probed: they would change the tenancy",
+    ));
+    evidence
+}
+
+/// Whether requests cannot be signed; then the remaining reads are skipped, since each would
+/// fail the same way (and an instance principal may wait minutes for the metadata service).
+fn unsigned(evidence: &Evidence, probes: &mut Vec<Probe>) -> bool {
+    if evidence.unsigned.is_none() {
+        return false;
+    }
+    probes.push(skip(
+        "other OCI reads",
+        "not tried: requests cannot be signed (see the OCI credentials line)",
+    ));
+    true
+}
+
+/// Reads one subnet's facts (GetSubnet, then its private IPs page by page).
+async fn read_subnet(
+    oci: &dyn Cloud,
+    book: &SubnetBook,
+    config: &Config,
+    subnet: &SubnetId,
+    evidence: &mut Evidence,
+) -> Result<Probe, Probe> {
+    match book
+        .facts(oci, subnet, config.resync_interval, Instant::now())
+        .await
+    {
+        Ok(facts) => {
+            evidence.succeeded("GetSubnet");
+            Ok(ok(format!(
+                "subnet {subnet} {} ({} addresses taken); `use private-ips` readable",
+                facts.cidr, facts.allocated
+            )))
+        }
+        Err(err) => {
+            let text = match oci_source(&err) {
+                Some(source) => {
+                    evidence.failed(source);
+                    advice(
+                        &err,
+                        source,
+                        "`use subnets` and `use private-ips`",
+                        "--subnet-ids",
+                    )
+                }
+                None => chain(&err),
+            };
+            Err(fix(format!("subnet {subnet}"), text))
+        }
+    }
+}
+/// Probes the instance permissions with the first Node that names its instance, and, without
+/// a subnet selector, reads that node's own subnet.
+async fn instance_probes(
+    oci: &dyn Cloud,
+    kube: Option<kube::Client>,
+    book: &SubnetBook,
+    config: &Config,
+    node_subnet: bool,
+    probes: &mut Vec<Probe>,
+    evidence: &mut Evidence,
+) {
+    const INSTANCE: &str = "instance permissions";
+    const OWN_SUBNET: &str = "subnets: each node's own subnet (no selector)";
+    let skipped = |probes: &mut Vec<Probe>, why: &str| {
+        probes.push(skip(INSTANCE, why));
+        if node_subnet {
+            probes.push(skip(OWN_SUBNET, format!("not read: {why}")));
+        }
+    };
+
     let Some(kube) = kube else {
+        skipped(probes, "no Kubernetes client to find a Node with");
         return;
     };
-    let nodes = Api::<Node>::all(kube)
-        .list(&ListParams::default().limit(1))
+    let nodes = match Api::<Node>::all(kube)
+        .list(&ListParams::default().limit(50))
+        .await
+    {
+        Ok(list) => list.items,
+        Err(err) => {
+            skipped(
+                probes,
+                &format!("listing Nodes failed ({err}); see the Kubernetes lines"),
+            );
+            return;
+        }
+    };
+    let Some(instance) = nodes
+        .iter()
+        .find_map(|node| k8s_glue::node::NodeInstance::from_node(node).ok())
+    else {
+        skipped(probes, "no Node with an oci:// providerID to probe with");
+        return;
+    };
+    let id = match instance.instance_id.as_str().parse::<InstanceId>() {
+        Ok(id) => id,
+        Err(err) => {
+            probes.push(fix(
+                format!("node {}", instance.node),
+                format!("{err}; set spec.providerID to oci://<instance OCID>"),
+            ));
+            return;
+        }
+    };
+
+    let read = oci.get_instance(&id).await;
+    evidence.record(&read, "GetInstance");
+    let found = match read {
+        Ok(found) => found,
+        Err(err) => {
+            probes.push(fix(
+                format!("instance {} (node {})", instance.instance_id, instance.node),
+                advice(
+                    &err,
+                    &err,
+                    "`inspect instances` (and `manage instances` to attach VNICs)",
+                    "the Node's spec.providerID",
+                ),
+            ));
+            if node_subnet {
+                probes.push(skip(
+                    OWN_SUBNET,
+                    "not read: the node's instance could not be read",
+                ));
+            }
+            return;
+        }
+    };
+    probes.push(ok(format!(
+        "`inspect instances` (node {}, {})",
+        instance.node, found.shape
+    )));
+
+    let request = ListVnicAttachmentsRequest::of_instance(found.compartment_id.clone(), id.clone());
+    let listed = oci
+        .list_vnic_attachments(&request)
+        .try_collect::<Vec<_>>()
         .await;
-    let instance = nodes.ok().and_then(|list| {
-        list.items
-            .first()
-            .and_then(|node| k8s_glue::node::NodeInstance::from_node(node).ok())
-    });
-    let Some(instance) = instance else {
-        probes.push(ok(
-            "instance permissions: no Node with an oci:// providerID to probe with",
+    evidence.record(&listed, "ListVnicAttachments");
+    let attachments = match listed {
+        Ok(attachments) => attachments,
+        Err(err) => {
+            probes.push(fix(
+                "VNIC attachments",
+                advice(
+                    &err,
+                    &err,
+                    "`inspect vnic-attachments`",
+                    "the Node's spec.providerID",
+                ),
+            ));
+            if node_subnet {
+                probes.push(skip(
+                    OWN_SUBNET,
+                    "not read: the node's VNICs could not be listed",
+                ));
+            }
+            return;
+        }
+    };
+    probes.push(ok(format!(
+        "`inspect vnic-attachments` ({} on node {})",
+        attachments.len(),
+        instance.node
+    )));
+
+    let primary = attachments
+        .iter()
+        .filter(|attachment| attachment.vnic_id.is_some())
+        .min_by_key(|attachment| attachment.nic_index.unwrap_or(0));
+    if node_subnet {
+        match primary.and_then(|attachment| attachment.subnet_id.clone()) {
+            Some(subnet) => {
+                let mut probe = read_subnet(oci, book, config, &subnet, evidence)
+                    .await
+                    .unwrap_or_else(|probe| probe);
+                probe.what = format!(
+                    "{} (node {}'s own subnet; no selector)",
+                    probe.what, instance.node
+                );
+                probes.push(probe);
+            }
+            None => probes.push(skip(
+                OWN_SUBNET,
+                format!(
+                    "not read: OCI names no subnet for node {}'s VNICs",
+                    instance.node
+                ),
+            )),
+        }
+    }
+
+    let Some(vnic) = primary.and_then(|attachment| attachment.vnic_id.clone()) else {
+        probes.push(skip(
+            "VNIC and private IP reads",
+            format!("node {} has no attached VNIC to read", instance.node),
         ));
         return;
     };
-    let Ok(id) = instance.instance_id.as_str().parse::<InstanceId>() else {
-        return;
-    };
-    match oci.get_instance(&id).await {
-        Ok(found) => {
-            probes.push(ok(format!(
-                "`inspect instances` (node {}, {})",
-                instance.node, found.shape
-            )));
-            let request =
-                ListVnicAttachmentsRequest::of_instance(found.compartment_id.clone(), id.clone());
-            match oci
-                .list_vnic_attachments(&request)
-                .try_collect::<Vec<_>>()
-                .await
-            {
-                Ok(attachments) => {
-                    probes.push(ok(format!(
-                        "`inspect vnic-attachments` ({} on the node)",
-                        attachments.len()
-                    )));
-                    if let Some(vnic) = attachments.iter().find_map(|a| a.vnic_id.clone()) {
-                        let vnic_read = oci.get_vnic(&vnic).await;
-                        let ips = oci
-                            .list_private_ips(&ListPrivateIpsRequest::on_vnic(vnic.clone()))
-                            .try_collect::<Vec<_>>()
-                            .await;
-                        match (vnic_read, ips) {
-                            (Ok(_), Ok(_)) => {
-                                probes.push(ok("`use vnics`, `use private-ips` (reads)"))
-                            }
-                            (Err(err), _) | (_, Err(err)) => probes.push(fix(
-                                "VNIC and private IP reads",
-                                format!(
-                                    "{}; grant `use vnics` and `use private-ips`",
-                                    crate::error::chain(&err)
-                                ),
-                            )),
-                        }
-                    }
-                }
-                Err(err) => probes.push(fix(
-                    "VNIC attachments",
-                    format!(
-                        "{}; grant `inspect vnic-attachments` in the instance's compartment",
-                        crate::error::chain(&err)
-                    ),
-                )),
-            }
-        }
-        Err(err) => probes.push(fix(
-            format!("instance {}", instance.instance_id),
-            format!(
-                "{}; grant `inspect instances` (and `manage instances` to attach VNICs)",
-                crate::error::chain(&err)
+    let vnic_read = oci.get_vnic(&vnic).await;
+    evidence.record(&vnic_read, "GetVnic");
+    let ips = oci
+        .list_private_ips(&ListPrivateIpsRequest::on_vnic(vnic.clone()))
+        .try_collect::<Vec<_>>()
+        .await;
+    evidence.record(&ips, "ListPrivateIps");
+    match (vnic_read, ips) {
+        (Ok(_), Ok(_)) => probes.push(ok(format!(
+            "`use vnics`, `use private-ips` (read VNIC {vnic} and its private IPs)"
+        ))),
+        (Err(err), _) | (_, Err(err)) => probes.push(fix(
+            "VNIC and private IP reads",
+            advice(
+                &err,
+                &err,
+                "`use vnics` and `use private-ips`",
+                "the Node's spec.providerID",
             ),
         )),
     }
-    probes.push(ok(
-        "writes (CreatePrivateIp, AttachVnic) are not probed: they would change the tenancy",
-    ));
 }
 
 async fn kube_probes(config: &Config, client: kube::Client, probes: &mut Vec<Probe>) {
@@ -234,7 +653,7 @@ async fn kube_probes(config: &Config, client: kube::Client, probes: &mut Vec<Pro
             "list CiliumNodes",
             format!(
                 "{}; is Cilium's CRD installed and RBAC applied?",
-                crate::error::chain(&err)
+                chain(&err)
             ),
         )),
     }
@@ -245,7 +664,7 @@ async fn kube_probes(config: &Config, client: kube::Client, probes: &mut Vec<Pro
         Ok(_) => probes.push(ok("list OciNetworkNodes (oci-ipam.io)")),
         Err(err) => probes.push(fix(
             "list OciNetworkNodes",
-            format!("{}; apply deploy/crds", crate::error::chain(&err)),
+            format!("{}; apply deploy/crds", chain(&err)),
         )),
     }
     let election = &config.leader_election;
@@ -257,7 +676,7 @@ async fn kube_probes(config: &Config, client: kube::Client, probes: &mut Vec<Pro
         ))),
         Err(err) => probes.push(fix(
             "read Lease",
-            format!("{}; check RBAC for leases", crate::error::chain(&err)),
+            format!("{}; check RBAC for leases", chain(&err)),
         )),
     }
 }

@@ -112,36 +112,41 @@ async fn take_snapshot(config: Config, output: &std::path::Path) -> Result<(), E
 }
 
 async fn check(config: Config) -> ExitCode {
-    let (described, oci) = match credentials(&config) {
+    let provider = credentials(&config);
+    let method = auth_method(&config);
+    let (access, client) = match provider {
         Ok(provider) => {
             let target = OciTarget::resolve(&config, provider.as_ref());
-            let described = format!("{}; {}", auth_method(&config), target.endpoint(&config));
-            let oci = oci_client::build(
+            let endpoint = target.endpoint(&config);
+            let client = oci_client::build(
                 &config,
                 provider,
                 target.region.as_deref(),
                 &target.realm,
                 Metrics::new(),
                 oci_api::RetryPolicy::no_retries(),
-            )
-            .ok();
-            (Ok(described), oci)
+            );
+            match client {
+                Ok(client) => (
+                    check::OciAccess::new(Ok(method), Ok(endpoint)),
+                    Some(client),
+                ),
+                Err(err) => (check::OciAccess::new(Ok(method), Err(chain(&err))), None),
+            }
         }
-        Err(err) => (Err(chain(&err)), None),
+        Err(err) => (
+            check::OciAccess::new(Err(chain(&err)), Err("no credentials".to_owned())),
+            None,
+        ),
     };
     let kube = kube::Client::try_default().await.ok();
 
-    let probes = check::run(
-        &config,
-        described,
-        oci.as_ref().map(|oci| oci as &dyn crate::Cloud),
-        kube,
-    )
-    .await;
+    let oci = client.as_ref().map(|client| client as &dyn crate::Cloud);
+    let probes = check::run(&config, access, oci, kube).await;
     let mut failed = false;
     for probe in &probes {
         println!("{probe}");
-        failed |= probe.fix.is_some();
+        failed |= probe.needs_fixing();
     }
     if failed {
         ExitCode::FAILURE
