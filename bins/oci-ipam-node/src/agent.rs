@@ -28,8 +28,11 @@ use crate::desired::AttachmentMode;
 use crate::inputs::{node_inputs, vnic_statuses};
 use crate::metrics::Metrics;
 use crate::model::VnicId;
+use crate::model::VnicRole;
 use crate::netlink::{Datapath, OwnerProtocol};
-use crate::reconcile::{Readiness, ReconcileConfig, ReconcileReport, error_chain, reconcile};
+use crate::reconcile::{
+    Readiness, ReconcileConfig, ReconcileReport, VnicReport, error_chain, reconcile,
+};
 
 /// The shortest time between two reads of the metadata service.
 const METADATA_MIN_INTERVAL: Duration = Duration::from_secs(5);
@@ -402,10 +405,9 @@ impl Agent {
                 continue;
             }
             let event = match &vnic.readiness {
-                Readiness::Ready => Event::normal("VnicReady", "SetUpDatapath").with_note(format!(
-                    "VNIC {id} ready on {}",
-                    vnic.link.as_deref().unwrap_or("?")
-                )),
+                Readiness::Ready => {
+                    Event::normal("VnicReady", "SetUpDatapath").with_note(ready_note(id, vnic))
+                }
                 Readiness::NotReady { reason, message } => {
                     tracing::warn!(
                         %node,
@@ -427,6 +429,24 @@ impl Agent {
             .iter()
             .map(|(id, v)| (id.clone(), v.readiness.clone()))
             .collect();
+    }
+}
+
+/// The note of a `VnicReady` Event: the VNIC and its link. The primary VNIC keeps the host's
+/// own routing (the agent sets nothing up for it), so it is ready even when no single link
+/// has its MAC; the note says so rather than name a link.
+fn ready_note(id: &VnicId, vnic: &VnicReport) -> String {
+    match (vnic.role, vnic.link.as_deref()) {
+        (VnicRole::Primary, Some(link)) => {
+            format!("primary VNIC {id} ready on {link} (it keeps the host's own routing)")
+        }
+        (VnicRole::Primary, None) => format!(
+            "primary VNIC {id} ready: it keeps the host's own routing (no single link has its \
+             MAC, which only bare-metal VLAN setup without --physical-nics needs)"
+        ),
+        (VnicRole::Secondary, Some(link)) => format!("VNIC {id} ready on {link}"),
+        // A secondary VNIC is ready only once its link is set up; kept for completeness.
+        (VnicRole::Secondary, None) => format!("VNIC {id} ready"),
     }
 }
 
@@ -483,8 +503,7 @@ async fn readyz(State(health): State<Arc<Health>>) -> (StatusCode, &'static str)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::VnicRole;
-    use crate::reconcile::{NotReadyReason, VnicReport};
+    use crate::reconcile::NotReadyReason;
 
     fn report(reason: Option<NotReadyReason>) -> ReconcileReport {
         let mut report = ReconcileReport::default();
@@ -506,6 +525,33 @@ mod tests {
             },
         );
         report
+    }
+
+    #[test]
+    fn ready_notes_name_the_link_and_the_primary_as_such() {
+        let id: VnicId = "ocid1.vnic.oc1.phx.a".parse().unwrap();
+        let vnic = |role, link: Option<&str>| VnicReport {
+            role,
+            link: link.map(str::to_owned),
+            table: None,
+            addresses: 0,
+            readiness: Readiness::Ready,
+        };
+
+        assert_eq!(
+            ready_note(&id, &vnic(VnicRole::Secondary, Some("eth1"))),
+            "VNIC ocid1.vnic.oc1.phx.a ready on eth1"
+        );
+        assert_eq!(
+            ready_note(&id, &vnic(VnicRole::Primary, Some("eth0"))),
+            "primary VNIC ocid1.vnic.oc1.phx.a ready on eth0 (it keeps the host's own routing)"
+        );
+        let unmatched = ready_note(&id, &vnic(VnicRole::Primary, None));
+        assert!(
+            unmatched.starts_with("primary VNIC ocid1.vnic.oc1.phx.a ready: "),
+            "{unmatched}"
+        );
+        assert!(!unmatched.contains('?'), "{unmatched}");
     }
 
     #[test]

@@ -209,17 +209,26 @@ async fn scenario(topology: &mut Topology) -> (Vec<String>, k8s_glue::OciNetwork
     assert_eq!(report.vnics.values().map(|v| v.addresses).sum::<usize>(), 1);
 
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::all(client_for_checks.clone());
-    let reasons: Vec<String> = events
+    let published = events
         .list(&kube::api::ListParams::default())
         .await
         .expect("events")
-        .items
-        .into_iter()
-        .filter_map(|e| e.reason)
-        .collect();
+        .items;
+    let reasons: Vec<String> = published.iter().filter_map(|e| e.reason.clone()).collect();
     assert_eq!(
         reasons,
         vec!["VnicReady".to_owned(), "VnicReady".to_owned()]
+    );
+    // Each note names the VNIC's link; the primary's says it is the primary.
+    let mut notes: Vec<String> = published.into_iter().filter_map(|e| e.note).collect();
+    notes.sort();
+    let primary_id = &listed[0].vnic_id;
+    assert_eq!(
+        notes,
+        vec![
+            format!("VNIC {secondary_id} ready on eth1"),
+            format!("primary VNIC {primary_id} ready on eth0 (it keeps the host's own routing)"),
+        ],
     );
 
     // A second pass with nothing changed changes nothing.
