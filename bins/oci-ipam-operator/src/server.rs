@@ -1,8 +1,14 @@
 //! The `/healthz`, `/readyz` and `/metrics` HTTP endpoints.
 //!
-//! Liveness fails when the control loop has not ticked for a while (a wedged loop should be
-//! restarted); readiness says the replica can do its job: it reached the API server and, if it
-//! leads, finished its first pass.
+//! Liveness (`/healthz`) fails when the control loop has not ticked for a while: a wedged
+//! loop should be restarted.
+//!
+//! Readiness (`/readyz`) says the replica has started: its endpoints listen, its OCI and
+//! Kubernetes clients are built, and its control loop campaigns for the Lease. The leader and
+//! the standby are both ready, so a rolling update is not held up by the replica that waits
+//! for the Lease. Readiness does not say which replica leads (`oci_ipam_is_leader` does),
+//! that a reconcile pass finished, or that the API server and OCI answer: a failing Lease
+//! step is logged, not reflected here.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,7 +51,7 @@ impl Health {
         self.last_tick_ms.store(elapsed, Ordering::Relaxed);
     }
 
-    /// Sets readiness.
+    /// Sets readiness: the control loop sets it when it starts campaigning for the Lease.
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
     }
