@@ -503,10 +503,14 @@ async fn instance_probes(
     {
         Ok(list) => list.items,
         Err(err) => {
-            skipped(
-                probes,
-                &format!("listing Nodes failed ({err}); see the Kubernetes lines"),
-            );
+            probes.push(fix(
+                "list Nodes",
+                format!(
+                    "{}; check RBAC for nodes (the operator watches them)",
+                    chain(&err)
+                ),
+            ));
+            skipped(probes, "Nodes could not be listed (see the line above)");
             return;
         }
     };
