@@ -1,7 +1,8 @@
 //! The running agent: watches its node's `CiliumNode` and `OciNetworkNode`, reads the
 //! metadata service, reconciles on every change and on a timer, reports per-VNIC readiness
 //! into the `OciNetworkNode` status, publishes Events, and serves `/metrics`, `/healthz`
-//! and `/readyz`.
+//! and `/readyz`. When the CiliumNode or the OciNetworkNode is missing it says so once per
+//! change, in a warning and a Warning Event on the Node.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -151,6 +152,28 @@ pub async fn run(
     let mut agent = Agent::new(config, client, imds, datapath, clock).with_health(health);
 
     tokio::pin!(shutdown);
+
+    // The first pass waits for both watches' initial lists (at most one resync interval, so a
+    // watch that keeps failing does not hold the datapath back), so that an object the store
+    // lacks is missing from the cluster rather than not listed yet.
+    let listed = async {
+        tokio::join!(
+            cilium_store.wait_until_ready(),
+            ours_store.wait_until_ready()
+        )
+    };
+    tokio::select! {
+        () = &mut shutdown => return Ok(()),
+        waited = tokio::time::timeout(agent.config.resync, listed) => {
+            if !matches!(waited, Ok((Ok(()), Ok(())))) {
+                tracing::warn!(
+                    node = %agent.config.node_name,
+                    "CiliumNode and OciNetworkNode not listed yet; passing without them"
+                );
+            }
+        }
+    }
+
     let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
@@ -188,6 +211,57 @@ pub struct Agent {
     metadata: Option<(Vec<ImdsVnic>, Instant)>,
     attachment: Option<AttachmentMode>,
     last: BTreeMap<VnicId, Readiness>,
+    presence: Presence,
+}
+
+/// Whether the node's CiliumNode and OciNetworkNode existed at the last pass (`None` before
+/// the first), so that a missing one is reported once per change, not on every pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Presence {
+    cilium_node: Option<bool>,
+    our_node: Option<bool>,
+}
+
+/// A change in whether one of the node's objects exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PresenceChange {
+    /// The CiliumNode is missing (at the first pass, or it went away).
+    CiliumNodeMissing,
+    /// The CiliumNode is back after it was missing.
+    CiliumNodeFound,
+    /// The OciNetworkNode is missing (at the first pass, or it went away).
+    OciNetworkNodeMissing,
+    /// The OciNetworkNode is back after it was missing.
+    OciNetworkNodeFound,
+}
+
+impl Presence {
+    /// Records this pass's view and returns what changed since the last one. Objects present
+    /// from the first pass on are not news.
+    fn update(&mut self, cilium_node: bool, our_node: bool) -> Vec<PresenceChange> {
+        let mut changes = Vec::new();
+        let mut compare = |last: &mut Option<bool>, now: bool, missing, found| {
+            match (*last, now) {
+                (None | Some(true), false) => changes.push(missing),
+                (Some(false), true) => changes.push(found),
+                _ => {}
+            }
+            *last = Some(now);
+        };
+        compare(
+            &mut self.cilium_node,
+            cilium_node,
+            PresenceChange::CiliumNodeMissing,
+            PresenceChange::CiliumNodeFound,
+        );
+        compare(
+            &mut self.our_node,
+            our_node,
+            PresenceChange::OciNetworkNodeMissing,
+            PresenceChange::OciNetworkNodeFound,
+        );
+        changes
+    }
 }
 
 impl Agent {
@@ -213,6 +287,7 @@ impl Agent {
             metadata: None,
             attachment: None,
             last: BTreeMap::new(),
+            presence: Presence::default(),
         }
     }
 
@@ -240,6 +315,8 @@ impl Agent {
         let started = Instant::now();
         let node = self.config.node_name.clone();
         let records = our_node.map(|n| n.spec.vnics.clone()).unwrap_or_default();
+        self.report_presence(cilium_node.is_some(), our_node.is_some())
+            .await;
 
         let metadata = match self.metadata(&records).await {
             Ok(metadata) => metadata,
@@ -361,6 +438,46 @@ impl Agent {
         }
     }
 
+    /// Logs, and publishes as an Event on the Node, each change in whether the node's
+    /// CiliumNode and OciNetworkNode exist: once per change, not on every pass. Without its
+    /// OciNetworkNode the agent has nowhere to write status, so the Node carries the Event.
+    async fn report_presence(&mut self, cilium_node: bool, our_node: bool) {
+        let node = self.config.node_name.clone();
+        for change in self.presence.update(cilium_node, our_node) {
+            let event = match change {
+                PresenceChange::CiliumNodeMissing => {
+                    let note = format!(
+                        "CiliumNode {node} not found: the agent sees no pool addresses and \
+                         routes none; check that Cilium runs on this node with ipam: crd"
+                    );
+                    tracing::warn!(%node, problem = %note, "CiliumNode missing");
+                    Event::warning("CiliumNodeMissing", "ReadInputs").with_note(note)
+                }
+                PresenceChange::OciNetworkNodeMissing => {
+                    let note = format!(
+                        "OciNetworkNode {node} not found: the agent cannot tell primary from \
+                         secondary VNICs or report their readiness; the operator creates it for \
+                         each node it manages (check that it runs and sees this node)"
+                    );
+                    tracing::warn!(%node, problem = %note, "OciNetworkNode missing");
+                    Event::warning("OciNetworkNodeMissing", "ReadInputs").with_note(note)
+                }
+                PresenceChange::CiliumNodeFound => {
+                    tracing::info!(%node, "CiliumNode found");
+                    continue;
+                }
+                PresenceChange::OciNetworkNodeFound => {
+                    tracing::info!(%node, "OciNetworkNode found");
+                    continue;
+                }
+            };
+            let regarding = node_reference(&node);
+            if let Err(err) = self.recorder.publish(&regarding, &event).await {
+                tracing::debug!(%node, error = error_chain(&err), "Event not published");
+            }
+        }
+    }
+
     /// Writes per-VNIC statuses and the `Ready` condition, and publishes an Event for each
     /// VNIC whose readiness changed.
     async fn report(&mut self, our_node: &OciNetworkNode, report: &ReconcileReport) {
@@ -429,6 +546,18 @@ impl Agent {
             .iter()
             .map(|(id, v)| (id.clone(), v.readiness.clone()))
             .collect();
+    }
+}
+
+/// A reference to the Kubernetes Node `name` for Events. It carries no UID: the agent may
+/// not read Nodes, so `kubectl describe node`, which matches Events by UID, does not list
+/// these; `kubectl get events -n default` does.
+fn node_reference(name: &str) -> k8s_openapi::api::core::v1::ObjectReference {
+    k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("v1".to_owned()),
+        kind: Some("Node".to_owned()),
+        name: Some(name.to_owned()),
+        ..Default::default()
     }
 }
 
@@ -525,6 +654,34 @@ mod tests {
             },
         );
         report
+    }
+
+    #[test]
+    fn a_missing_object_is_news_once_per_change() {
+        use PresenceChange::*;
+
+        let mut presence = Presence::default();
+        // Both there from the start: nothing to say, then or later.
+        assert_eq!(presence.update(true, true), vec![]);
+        assert_eq!(presence.update(true, true), vec![]);
+        // The CiliumNode goes: said once.
+        assert_eq!(presence.update(false, true), vec![CiliumNodeMissing]);
+        assert_eq!(presence.update(false, true), vec![]);
+        // It comes back while the OciNetworkNode goes.
+        assert_eq!(
+            presence.update(true, false),
+            vec![CiliumNodeFound, OciNetworkNodeMissing]
+        );
+        assert_eq!(presence.update(true, false), vec![]);
+        assert_eq!(presence.update(true, true), vec![OciNetworkNodeFound]);
+
+        // Missing at the first pass is news too.
+        let mut presence = Presence::default();
+        assert_eq!(
+            presence.update(false, false),
+            vec![CiliumNodeMissing, OciNetworkNodeMissing]
+        );
+        assert_eq!(presence.update(false, false), vec![]);
     }
 
     #[test]

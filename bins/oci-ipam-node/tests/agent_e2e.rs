@@ -248,5 +248,43 @@ async fn scenario(topology: &mut Topology) -> (Vec<String>, k8s_glue::OciNetwork
         .expect("exists")
         .status
         .unwrap_or_default();
+
+    // Each object going missing is a Warning Event on the Node, once however many passes see
+    // it so; the passes after restore the datapath for the traffic check.
+    for _ in 0..2 {
+        agent.pass(None, Some(&ours)).await.expect("pass ran");
+    }
+    for _ in 0..2 {
+        agent.pass(Some(&cilium), None).await.expect("pass ran");
+    }
+    agent
+        .pass(Some(&cilium), Some(&ours))
+        .await
+        .expect("pass ran");
+    let on_node: Vec<(String, String, Option<i32>)> = events
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.regarding
+                .as_ref()
+                .is_some_and(|r| r.kind.as_deref() == Some("Node"))
+        })
+        .map(|e| {
+            let regarding = e.regarding.and_then(|r| r.name).unwrap_or_default();
+            let reason = e.reason.unwrap_or_default();
+            (regarding, reason, e.series.map(|s| s.count))
+        })
+        .collect();
+    assert_eq!(
+        on_node,
+        vec![
+            (NODE.to_owned(), "CiliumNodeMissing".to_owned(), None),
+            (NODE.to_owned(), "OciNetworkNodeMissing".to_owned(), None),
+        ]
+    );
+
     (macs, status)
 }
