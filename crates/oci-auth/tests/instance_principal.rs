@@ -649,3 +649,24 @@ async fn failed_early_refresh_keeps_the_valid_token_until_it_expires() {
         "{expired:?}"
     );
 }
+
+#[tokio::test]
+async fn environment_overrides_point_metadata_and_federation_elsewhere() {
+    let sim = Sim::new(Layout::SeparateRdns);
+    let base = serve(Arc::clone(&sim)).await;
+    let env = oci_auth::Env::from_pairs([
+        ("OCI_METADATA_BASE_URL", format!("{base}/opc/v2/")),
+        ("OCI_SDK_AUTH_CLIENT_REGION_URL", base.clone()),
+    ]);
+    let provider = InstancePrincipalProvider::builder(Arc::new(ReqwestTransport::new().unwrap()))
+        .env(&env)
+        .session_key_source(CommittedKeys::new())
+        .retry(fast_retry(2), fast_retry(3))
+        .build();
+
+    let credentials = provider.credentials(at(T0)).await.unwrap();
+
+    assert_eq!(sim.calls(), 1, "federated at the overridden auth URL");
+    assert_pairs_with_federated_key(&sim, &credentials);
+    assert_eq!(provider.tenancy().unwrap().as_str(), TENANCY);
+}
