@@ -23,7 +23,7 @@ use kube::api::ListParams;
 use oci_api::model::{InstanceId, ListPrivateIpsRequest, ListVnicAttachmentsRequest, SubnetId};
 
 use crate::Cloud;
-use crate::config::{Config, SubnetSelector};
+use crate::config::{Auth, Config, SubnetSelector};
 use crate::error::{Error, chain};
 use crate::subnets::SubnetBook;
 
@@ -242,7 +242,7 @@ pub async fn run(
             let mut found = Vec::new();
             let evidence = oci_probes(config, oci, kube.clone(), &mut found).await;
             probes.push(endpoint_probe(&access, &evidence));
-            probes.push(credentials_probe(&access, &evidence));
+            probes.push(credentials_probe(config, &access, &evidence));
             probes.extend(found);
         }
         None => {
@@ -288,36 +288,40 @@ fn endpoint_probe(access: &OciAccess, evidence: &Evidence) -> Probe {
     }
 }
 
-fn credentials_probe(access: &OciAccess, evidence: &Evidence) -> Probe {
+fn credentials_probe(config: &Config, access: &OciAccess, evidence: &Evidence) -> Probe {
     let method = match &access.credentials {
         Ok(method) => method.clone(),
         Err(err) => return fix("OCI credentials", err.clone()),
     };
     let what = format!("OCI credentials ({method})");
-    let instance = method.contains("principal");
+    let (unsigned_hint, refused_hint) = match &config.auth {
+        Auth::InstancePrincipal => (
+            "check that the node reaches the metadata service and the federation endpoint, \
+             and that a dynamic group matches the instance",
+            "OCI refused the instance principal's token: check that a dynamic group matches \
+             the instance, and the node's clock",
+        ),
+        Auth::ResourcePrincipal => (
+            "check the OCI_RESOURCE_PRINCIPAL_* variables the platform sets in the pod",
+            "OCI refused the resource principal's token: check the OCI_RESOURCE_PRINCIPAL_* \
+             variables, the policy's resource principal statement, and the clock",
+        ),
+        _ => (
+            "check key_file, its pass phrase and the profile in the config file",
+            "OCI refused the signature: check that key_file is the private key of the \
+             fingerprint registered for the user (API keys of the user in the console), the \
+             user= and tenancy= OCIDs, and that the clock is within 5 minutes of OCI's",
+        ),
+    };
 
     if let Some(operation) = evidence.succeeded {
         return ok(format!("{what}: OCI accepted a signed {operation}"));
     }
     if let Some(err) = &evidence.unsigned {
-        let hint = if instance {
-            "check that the node reaches the metadata service and the federation endpoint, \
-             and that a dynamic group matches the instance"
-        } else {
-            "check key_file, its pass phrase and the profile in the config file"
-        };
-        return fix(what, format!("{err}; {hint}"));
+        return fix(what, format!("{err}; {unsigned_hint}"));
     }
     if let Some(err) = &evidence.unauthenticated {
-        let hint = if instance {
-            "OCI refused the principal's token: check that a dynamic group matches the \
-             instance, and the clock"
-        } else {
-            "OCI refused the signature: check that key_file is the private key of the \
-             fingerprint registered for the user (API keys of the user in the console), the \
-             user= and tenancy= OCIDs, and that the clock is within 5 minutes of OCI's"
-        };
-        return fix(what, format!("{err}; {hint}"));
+        return fix(what, format!("{err}; {refused_hint}"));
     }
     if evidence.answered {
         return fix(
