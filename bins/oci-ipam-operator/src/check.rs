@@ -228,14 +228,19 @@ fn oci_source(err: &Error) -> Option<&oci_api::Error> {
     }
 }
 
-/// Runs every probe. `oci` is the client `access` describes, `None` when none was built.
+/// Runs every probe. `oci` is the client `access` describes, `None` when none was built;
+/// `kube` is the Kubernetes client, or why none could be built.
 pub async fn run(
     config: &Config,
     access: OciAccess,
     oci: Option<&dyn Cloud>,
-    kube: Option<kube::Client>,
+    kube: Result<kube::Client, String>,
 ) -> Vec<Probe> {
     let mut probes = Vec::new();
+    let (kube, kube_problem) = match kube {
+        Ok(client) => (Some(client), None),
+        Err(problem) => (None, Some(problem)),
+    };
 
     match oci {
         Some(oci) => {
@@ -256,11 +261,14 @@ pub async fn run(
         }
     }
 
-    match kube {
-        Some(client) => kube_probes(config, client, &mut probes).await,
-        None => probes.push(fix(
+    match (kube, kube_problem) {
+        (Some(client), _) => kube_probes(config, client, &mut probes).await,
+        (None, problem) => probes.push(fix(
             "Kubernetes API",
-            "no client: set KUBECONFIG or run in a pod with a service account",
+            format!(
+                "no client ({}): set KUBECONFIG or run in a pod with a service account",
+                problem.unwrap_or_default()
+            ),
         )),
     }
     probes

@@ -139,7 +139,7 @@ async fn check(config: Config) -> ExitCode {
             None,
         ),
     };
-    let kube = kube::Client::try_default().await.ok();
+    let kube = kube::Client::try_default().await.map_err(|err| chain(&err));
 
     let oci = client.as_ref().map(|client| client as &dyn crate::Cloud);
     let probes = check::run(&config, access, oci, kube).await;

@@ -319,3 +319,37 @@ async fn instance_principal_failures_show_the_whole_cause() {
     );
     site.oci.shutdown().await;
 }
+
+#[tokio::test]
+async fn missing_files_are_named_in_their_fixes() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let config = folder.path().join("oci-config");
+    let kubeconfig = folder.path().join("kubeconfig");
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_oci-ipam-operator"))
+        .args(["--cluster-name", "check", "--oci-auth", "config-file"])
+        .arg("--oci-config-file")
+        .arg(&config)
+        .arg("check")
+        .env("KUBECONFIG", &kubeconfig)
+        .env("RUST_LOG", "off")
+        .output()
+        .await
+        .expect("the operator binary runs");
+    let printed = String::from_utf8_lossy(&output.stdout);
+
+    assert_eq!(output.status.code(), Some(1), "{printed}");
+    let credentials = line(&printed, "OCI credentials");
+    assert!(credentials.starts_with("FIX"), "{printed}");
+    assert!(
+        credentials.contains(&config.display().to_string()),
+        "{printed}"
+    );
+    assert!(line(&printed, "OCI reads").starts_with("SKIP"), "{printed}");
+    let kube = line(&printed, "Kubernetes API");
+    assert!(kube.starts_with("FIX"), "{printed}");
+    assert!(
+        kube.contains(&kubeconfig.display().to_string()),
+        "{printed}"
+    );
+}
