@@ -10,7 +10,8 @@
 //!
 //! A restarted agent restores the endpoints it is given in [`AgentSettings::restore`] (the
 //! real agent reads them from its state directory) by asking for each address explicitly;
-//! an address no longer in the pool fails to restore and its pod is lost.
+//! an address no longer in the pool, or in the release handshake, fails to restore and its
+//! pod is lost.
 //!
 //! Not modelled: IPv6 (IPv6 pool entries are never handed out), multi-pool mode, the CNI's own
 //! retry backoff (a pending pod retries at every pod tick), and the `spec.health`/
@@ -180,8 +181,8 @@ pub struct AgentStats {
     /// Endpoints restored at start-up with their old address.
     pub restored: u64,
     /// Endpoints that failed to restore because their address was no longer in the pool
-    /// (Cilium's `ErrIPNotAvailableInPool`); restored pods are lost, the router and health
-    /// endpoints take a new address.
+    /// (Cilium's `ErrIPNotAvailableInPool`) or was in the release handshake; restored pods are
+    /// lost, the router and health endpoints take a new address.
     pub failed_restores: u64,
     /// Successful `status` writes.
     pub status_writes: u64,
@@ -810,15 +811,21 @@ impl Agent {
         }
     }
 
-    /// `nodeStore.allocate(ip)`: an explicit address, refused with `ErrIPNotAvailableInPool`
-    /// when the pool no longer holds it (or it is already handed out here).
+    /// `nodeStore.allocate(ip)`: an explicit address, refused while it is in the release
+    /// handshake, and with `ErrIPNotAvailableInPool` when the pool no longer holds it (or it
+    /// is already handed out here).
     fn allocate_ip(&mut self, ip: &str, owner: &str) -> bool {
+        let in_handshake = self.latest.as_ref().is_some_and(|latest| {
+            release_ips_of(latest)
+                .get(ip)
+                .is_some_and(|state| matches!(state.as_str(), MARKED | READY | RELEASED))
+        });
         let entry = self
             .latest
             .as_ref()
             .and_then(|latest| pool_of(latest).remove(ip));
         match entry {
-            Some(entry) if !self.allocations.contains_key(ip) => {
+            Some(entry) if !in_handshake && !self.allocations.contains_key(ip) => {
                 self.allocations.insert(
                     ip.to_owned(),
                     Allocation {
@@ -835,7 +842,7 @@ impl Agent {
                     node = %self.node,
                     ip,
                     owner,
-                    "endpoint not restored: address not available in the pool"
+                    "endpoint not restored: address not available in the pool or being released"
                 );
                 self.stats.failed_restores += 1;
                 false

@@ -404,7 +404,8 @@ async fn ipv6_pool_entries_are_never_handed_out_by_the_ipv4_allocator() {
 }
 
 #[tokio::test]
-async fn a_restarted_agent_restores_its_endpoints_and_loses_one_whose_address_left_the_pool() {
+async fn a_restarted_agent_restores_its_endpoints_and_loses_those_whose_address_left_the_pool_or_is_being_released()
+ {
     let cluster = Cluster::start().await;
     let before = cluster.node("w1", fast().desired_pods(3)).await;
     cluster.spec_ipam("w1", json!({"pool": pool(8)})).await;
@@ -424,16 +425,32 @@ async fn a_restarted_agent_restores_its_endpoints_and_loses_one_whose_address_le
     cluster
         .eventually(|| !cluster.sim.violations().is_empty())
         .await;
+    // A free address being released is not restored either, whatever the state directory
+    // says.
+    let releasing = (1..=8)
+        .map(|i| format!("10.0.1.{i}"))
+        .find(|ip| !held.contains_key(ip))
+        .unwrap();
+    cluster
+        .release_ips("w1", json!({&releasing: "marked-for-release"}))
+        .await;
+    cluster
+        .eventually(|| {
+            cluster.release_state("w1", &releasing).as_deref() == Some("ready-for-release")
+        })
+        .await;
+    let mut restore = held.clone();
+    restore.insert(releasing.clone(), "default/pod-99".to_owned());
     let after = cluster
         .sim
-        .start_agent("w1", fast().desired_pods(3).restore(held.clone()))
+        .start_agent("w1", fast().desired_pods(3).restore(restore))
         .await
         .unwrap();
     running(&after).await;
 
     let (stats, ok) = after.wait_for(WAIT, |s| s.pods_running == 3).await;
     assert!(ok, "{stats:?}");
-    assert_eq!(stats.failed_restores, 1, "{stats:?}");
+    assert_eq!(stats.failed_restores, 2, "{stats:?}");
     assert_eq!(stats.restored, 4, "router, health and two pods: {stats:?}");
     let now = after.allocations();
     for (ip, owner) in &held {
@@ -444,9 +461,11 @@ async fn a_restarted_agent_restores_its_endpoints_and_loses_one_whose_address_le
         }
     }
     assert!(
-        !now.values().any(|owner| *owner == lost_owner),
-        "the pod whose address left the pool is lost: {now:?}"
+        !now.values()
+            .any(|owner| *owner == lost_owner || owner == "default/pod-99"),
+        "the pods whose address left the pool or is being released are lost: {now:?}"
     );
+    assert!(!now.contains_key(&releasing));
     assert_eq!(stats.router_ip, before.stats().router_ip);
 }
 
