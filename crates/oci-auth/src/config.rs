@@ -469,7 +469,8 @@ impl ConfigProfile {
     /// Loads the private key (with the pass phrase, if any).
     ///
     /// # Errors
-    /// As [`PrivateKey::from_pem_file`].
+    /// As [`PrivateKey::from_pem_file`]. Known shortcoming: such an error names the key file
+    /// but not the profile or the `key_file`/`pass_phrase` key that pointed to it.
     pub fn load_key(&self) -> Result<PrivateKey, Error> {
         PrivateKey::from_pem_file(&self.key_file, self.pass_phrase.as_ref())
     }
