@@ -4,6 +4,9 @@
 //! [`Client`](crate::Client) implements [`Compute`] and [`VirtualNetwork`];
 //! [`MetadataClient`](crate::MetadataClient) implements [`Metadata`]. A fake implements the
 //! `*_page` methods; the streaming `list_*` methods come for free.
+//!
+//! Known shortcoming: UpdateVnic and UpdateIpv6 are not implemented (nothing in oci-ipam
+//! calls them yet, and oci-sim does not serve them).
 
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
