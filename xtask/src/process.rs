@@ -28,6 +28,10 @@ pub(crate) fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root());
+
+    // Build scripts (ring's) rerun when this changes: a nested cargo must see what a plain
+    // `cargo` in a shell sees, or every xtask step rebuilds what the last shell build made.
+    cmd.env_remove("CARGO_MANIFEST_DIR");
     cmd
 }
 

@@ -85,7 +85,7 @@ impl AgentConfig {
             attachment: AttachmentChoice::FromShape,
             owner: OwnerProtocol::default(),
             resync: Duration::from_secs(30),
-            listen: SocketAddr::from(([0, 0, 0, 0], 9964)),
+            listen: SocketAddr::from(([0, 0, 0, 0], 9969)),
         }
     }
 }

@@ -68,7 +68,7 @@ struct Args {
     sysctl_root: std::path::PathBuf,
 
     /// Address for /metrics, /healthz and /readyz.
-    #[arg(long, env = "OCI_IPAM_LISTEN", default_value = "0.0.0.0:9964")]
+    #[arg(long, env = "OCI_IPAM_LISTEN", default_value = "0.0.0.0:9969")]
     listen: SocketAddr,
 
     /// Log format.

@@ -162,12 +162,12 @@ pub struct Flags {
     #[arg(
         long,
         env = "OCI_IPAM_PROMETHEUS_SERVE_ADDR",
-        default_value = "0.0.0.0:9963"
+        default_value = "0.0.0.0:9967"
     )]
     pub operator_prometheus_serve_addr: String,
 
     /// Address of the `/healthz` and `/readyz` server (may equal the metrics address).
-    #[arg(long, env = "OCI_IPAM_API_SERVE_ADDR", default_value = "0.0.0.0:9234")]
+    #[arg(long, env = "OCI_IPAM_API_SERVE_ADDR", default_value = "0.0.0.0:9968")]
     pub operator_api_serve_addr: String,
 
     /// Log format.
@@ -978,7 +978,7 @@ fn endpoint(flag: &'static str, value: Option<&str>) -> Result<Option<String>, C
 
 fn socket_address(flag: &'static str, text: &str) -> Result<SocketAddr, ConfigError> {
     text.parse().map_err(|_| {
-        ConfigError::invalid(flag, text, "use host:port, e.g. 0.0.0.0:9963 or [::]:9963")
+        ConfigError::invalid(flag, text, "use host:port, e.g. 0.0.0.0:9967 or [::]:9967")
     })
 }
 
@@ -1084,7 +1084,7 @@ mod tests {
         assert_eq!(config.workers, 50);
         assert_eq!(config.subnets, SubnetSelector::NodeSubnet);
         assert_eq!(config.leader_election.identity, "pod-a");
-        assert_eq!(config.metrics_address.port(), 9963);
+        assert_eq!(config.metrics_address.port(), 9967);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Simulated Cilium agents in `ipam: crd` mode, following `cilium-compat.md` §2 of Cilium
-//! 1.15: each agent creates (or updates) its CiliumNode with an owner reference to its Node,
+//! Simulated Cilium agents in `ipam: crd` mode, behaving as Cilium 1.15's agent does
+//! (`pkg/ipam/crd.go` and `pkg/ipam/node.go` upstream): each agent creates (or updates) its CiliumNode with an owner reference to its Node,
 //! waits until `spec.ipam.pool` holds the required number of addresses, allocates the router
 //! and health addresses, runs pods that take addresses from the pool, reports
 //! `status.ipam.used` no more often than its update rate, and answers release handshakes.

@@ -1,6 +1,6 @@
-//! Simulated Cilium agents against `cilium-compat.md` §2: one test per rule of §2.1 (what
-//! the agent creates and waits for), §2.2 (picking addresses), §2.3 (reporting usage) and
-//! §2.4 (the release handshake), plus the violations the agents detect.
+//! Simulated Cilium agents against Cilium's crd-mode rules: one test per rule of what the
+//! agent creates and waits for, how it picks addresses, how it reports usage, and how it
+//! answers the release handshake, plus the violations the agents detect.
 //!
 //! The test plays the operator: it writes `spec.ipam` and `status.ipam.release-ips` through a
 //! kube-rs client, as oci-ipam's operator does.

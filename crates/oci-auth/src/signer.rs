@@ -104,7 +104,7 @@ impl BodyDigest {
     }
 }
 
-/// Which headers a signature covers (oci-auth-spec §1.2).
+/// Which headers a signature covers (Oracle's draft-cavage HTTP signature profile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum HeaderSet {
@@ -252,7 +252,7 @@ impl fmt::Debug for SigningOutput {
     }
 }
 
-/// Signs `request` as Oracle's SDKs do (oci-auth-spec §1): builds the signing string from
+/// Signs `request` as Oracle's SDKs do: builds the signing string from
 /// the signed headers, signs it with RSASSA-PKCS1-v1_5 SHA-256 and returns the headers to
 /// add, `authorization` last.
 ///
