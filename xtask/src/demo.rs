@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_glue::crd::{OciNetworkNodes, VnicState, VnicStatus};
+use k8s_glue::crd::{OciNetworkNodes, VnicRole, VnicState, VnicStatus};
 use kube_sim::{AgentHandle, AgentSettings, KubeSim, NodeSpec};
 use oci_sim::{InstanceSpec, Operation, Sim, World};
 use tokio_util::sync::CancellationToken;
@@ -504,21 +504,37 @@ async fn simulate_node_agents(client: kube::Client, stop: CancellationToken) {
                     .vnics
                     .iter()
                     .filter(|vnic| !ready.contains(vnic.vnic_id.as_str()))
-                    .map(|vnic| vnic.vnic_id.clone())
                     .collect();
                 if missing.is_empty() {
                     continue;
                 }
-                let _ = records
+
+                let written = records
                     .update_status(&name, |status| {
                         for vnic in &missing {
-                            status.vnics.retain(|known| known.vnic_id != *vnic);
+                            status.vnics.retain(|known| known.vnic_id != vnic.vnic_id);
                             status
                                 .vnics
-                                .push(VnicStatus::new(vnic.clone(), VnicState::Ready));
+                                .push(VnicStatus::new(vnic.vnic_id.clone(), VnicState::Ready));
                         }
                     })
                     .await;
+
+                // What a real node agent's Ready report changes: the operator ungates the
+                // secondary VNIC's addresses, and pods start on them.
+                if written.is_ok() {
+                    for vnic in missing
+                        .iter()
+                        .filter(|vnic| vnic.role == VnicRole::Secondary)
+                    {
+                        say(&format!(
+                            "  node agent on {name}: secondary VNIC {} (index {}) ready; its \
+                             addresses go to pods",
+                            short_ocid(vnic.vnic_id.as_str()),
+                            vnic.index,
+                        ));
+                    }
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -552,6 +568,12 @@ fn free_port() -> Result<u16> {
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
+/// The last characters of an OCID: enough to tell a demo's VNICs apart.
+fn short_ocid(ocid: &str) -> String {
+    let tail: String = ocid.chars().rev().take(8).collect();
+    format!("...{}", tail.chars().rev().collect::<String>())
 }
 
 fn say(line: &str) {
