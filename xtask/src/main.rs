@@ -33,7 +33,7 @@ enum Command {
     Ci(ci::Args),
     /// Write a synthetic cluster snapshot: `--nodes N --seed S [--out FILE]`.
     GenSnapshot(gen_snapshot::Args),
-    /// Run a benchmark and check its targets: `bench planner`.
+    /// Run a benchmark and check its targets: `bench planner` or `bench operator`.
     Bench(bench::Args),
     /// Write generated files (CRD YAML into deploy/crds/); `--check` fails on drift instead.
     Gen(r#gen::Args),
@@ -59,5 +59,17 @@ fn main() -> ExitCode {
             eprintln!("xtask: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (unique argument and group names, ...) over every
+    /// subcommand: they otherwise fire only at run time, in debug builds.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

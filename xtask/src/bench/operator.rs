@@ -47,6 +47,7 @@ use crate::process::{Failure, Result, cargo, run};
 
 /// Options for `cargo xtask bench operator`.
 #[derive(clap::Args)]
+#[group(id = "operator_bench")]
 pub(crate) struct Args {
     /// Nodes in the scale-up at the operator's default rate limits.
     #[arg(long, default_value_t = 40)]
