@@ -28,7 +28,8 @@ async fn bootstrap_fills_every_node() {
         .await;
     assert!(full, "pools: {:?}", env.pools());
 
-    let audit = env.audit();
+    // A create whose pool write is still on its way is not a leak: wait for it to land.
+    let audit = env.wait_clean().await;
     assert!(audit.is_clean(), "{audit:?}");
     operator.stop().await;
     env.shutdown().await;
@@ -91,7 +92,8 @@ async fn scale_up_beyond_one_vnic_attaches_and_gates() {
         "one CreatePrivateIp per address"
     );
 
-    let audit = env.audit();
+    // A create whose pool write is still on its way is not a leak: wait for it to land.
+    let audit = env.wait_clean().await;
     assert!(audit.is_clean(), "{audit:?}");
     operator.stop().await;
     env.shutdown().await;
@@ -228,7 +230,8 @@ async fn deleted_nodes_are_forgotten() {
         calls_after,
         "no calls for the removed instance"
     );
-    let audit = env.audit();
+    // A create whose pool write is still on its way is not a leak: wait for it to land.
+    let audit = env.wait_clean().await;
     assert!(audit.is_clean(), "{audit:?}");
     operator.stop().await;
     env.shutdown().await;
@@ -253,7 +256,8 @@ async fn a_standby_takes_over_when_the_leader_stops() {
     );
     assert_eq!(b.metrics.is_leader.get(), 1);
 
-    let audit = env.audit();
+    // A create whose pool write is still on its way is not a leak: wait for it to land.
+    let audit = env.wait_clean().await;
     assert!(audit.is_clean(), "{audit:?}");
     b.stop().await;
     env.shutdown().await;
