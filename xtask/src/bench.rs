@@ -3,7 +3,7 @@
 //! `planner` runs the criterion bench of `ipam-core` (parse and plan time at 1,000 and 10,000
 //! nodes in one run) and reads the medians criterion records, then times the release
 //! `oci-ipam-planner plan --format json` on a 10,000-node snapshot under `/usr/bin/time -v`
-//! for wall time and peak memory. Targets (design §9): plan ≤ 0.25 × parse at 10,000 nodes,
+//! for wall time and peak memory. Targets: plan ≤ 0.25 × parse at 10,000 nodes,
 //! and the whole CLI run under 2 s. A missed target fails the command.
 //!
 //! `operator` runs the release operator against oci-sim and kube-sim: scale-up time against

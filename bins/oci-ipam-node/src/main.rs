@@ -60,11 +60,20 @@ struct Args {
     owner_protocol: u8,
 
     /// Time between passes when nothing changes (also the metadata cache lifetime).
-    #[arg(long, env = "OCI_IPAM_RESYNC", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(
+        long,
+        env = "OCI_IPAM_RESYNC",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
     resync: Duration,
 
     /// Where `net/ipv4/conf/<link>/rp_filter` lives (a writable host mount in a container).
-    #[arg(long, env = "OCI_IPAM_SYSCTL_ROOT", default_value = oci_ipam_node::sysctl::DEFAULT_SYSCTL_ROOT)]
+    #[arg(
+        long,
+        env = "OCI_IPAM_SYSCTL_ROOT",
+        default_value = oci_ipam_node::sysctl::DEFAULT_SYSCTL_ROOT
+    )]
     sysctl_root: std::path::PathBuf,
 
     /// Address for /metrics, /healthz and /readyz.

@@ -3,7 +3,7 @@
 //! [`Engine::reconcile`] is the whole step for one node, in this order:
 //!
 //! 1. read the node from OCI (or reuse the view refreshed by this operator's own writes);
-//! 2. build a one-node snapshot (design.md §4.1) and plan it with `ipam-core`;
+//! 2. build a one-node snapshot (`docs/snapshot-format.md`) and plan it with `ipam-core`;
 //! 3. execute: delete acknowledged addresses, mark excess ones (after the release delay),
 //!    create addresses with derived retry tokens, start at most one VNIC attach;
 //! 4. write the CiliumNode, status first then spec, with the pool rebuilt from OCI, gated
@@ -165,7 +165,8 @@ impl Engine {
     }
 
     /// A planner snapshot of the whole cluster as OCI and the API server hold it now
-    /// (design.md §4.1): what `oci-ipam-operator snapshot` writes. Reads OCI; writes nothing.
+    /// (`docs/snapshot-format.md`): what `oci-ipam-operator snapshot` writes. Reads OCI;
+    /// writes nothing.
     ///
     /// # Errors
     ///
@@ -698,7 +699,12 @@ impl Engine {
                         vnic.ips.sort_by_key(|ip| ip.address);
                         self.subnets.note(&subnet, 1);
                     }
-                    tracing::debug!(node = %node, vnic = %id, ip = %created.ip_address, "created address");
+                    tracing::debug!(
+                        node = %node,
+                        vnic = %id,
+                        ip = %created.ip_address,
+                        "created address"
+                    );
                 }
                 Err(source) => {
                     if crate::error::is_exhaustion(&source) {
@@ -797,7 +803,12 @@ impl Engine {
 
         match result {
             Ok(attachment) => {
-                tracing::info!(node = %node, subnet = %subnet, attachment = %attachment.id, "attaching VNIC");
+                tracing::info!(
+                    node = %node,
+                    subnet = %subnet,
+                    attachment = %attachment.id,
+                    "attaching VNIC"
+                );
                 self.subnets.note(&subnet, 1);
                 if attachment.lifecycle_state == VnicAttachmentLifecycleState::Attached {
                     view.attaching = Some(Attaching {

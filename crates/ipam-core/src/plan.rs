@@ -1,4 +1,4 @@
-//! The plan model (design §4.2) and the planner that follows the rules of design §4.3.
+//! The plan model and the planner.
 //!
 //! [`plan`] is the entry point: it computes each node's need and excess with Cilium's formulas,
 //! then serves nodes largest deficit first (ties by name), filling existing VNICs before
@@ -837,7 +837,7 @@ impl AttachRefusal {
     }
 }
 
-/// The subnet for a new VNIC (design §4.3): explicit `subnetIds`, else subnets with all
+/// The subnet for a new VNIC: explicit `subnetIds`, else subnets with all
 /// `subnetTags`, else the node's primary subnet while it has room for `wanted` addresses and
 /// the VNIC's own, else the subnet with the most free addresses in the node's availability
 /// domain (regional subnets qualify). Among candidates the most free wins, ties by OCID.

@@ -1,4 +1,4 @@
-//! The snapshot model (design §4.1): a cluster's subnets and nodes as OCI and the CiliumNodes
+//! The snapshot model (`docs/snapshot-format.md`): a cluster's subnets and nodes as OCI and the CiliumNodes
 //! describe them, plus the policy to plan with.
 //!
 //! Every type here is plain data with public fields, so callers (the operator) can build a

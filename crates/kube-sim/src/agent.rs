@@ -1,8 +1,9 @@
 //! Simulated Cilium agents in `ipam: crd` mode, behaving as Cilium 1.15's agent does
-//! (`pkg/ipam/crd.go` and `pkg/ipam/node.go` upstream): each agent creates (or updates) its CiliumNode with an owner reference to its Node,
-//! waits until `spec.ipam.pool` holds the required number of addresses, allocates the router
-//! and health addresses, runs pods that take addresses from the pool, reports
-//! `status.ipam.used` no more often than its update rate, and answers release handshakes.
+//! (`pkg/ipam/crd.go` and `pkg/ipam/node.go` upstream): each agent creates (or updates) its
+//! CiliumNode with an owner reference to its Node, waits until `spec.ipam.pool` holds the
+//! required number of addresses, allocates the router and health addresses, runs pods that
+//! take addresses from the pool, reports `status.ipam.used` no more often than its update
+//! rate, and answers release handshakes.
 //!
 //! Agents talk to the API server over HTTP through kube-rs, like the real agent through
 //! client-go: a watcher on `metadata.name=<node>` is their informer, status goes through

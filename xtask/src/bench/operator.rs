@@ -1,5 +1,5 @@
 //! `cargo xtask bench operator`: the release `oci-ipam-operator` against oci-sim and
-//! kube-sim, measured against the API and memory targets of design §9.
+//! kube-sim, measured against the project's API-call and memory targets.
 //!
 //! The simulators run in this process; the operator runs as its own process (the release
 //! binary, as `cargo xtask demo` runs the debug one) so that its peak resident memory can be
@@ -75,7 +75,12 @@ pub(crate) struct Args {
     #[arg(long)]
     wrap: Option<PathBuf>,
     /// Which phases to run.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Phase::Default, Phase::Scaled, Phase::Memory])]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_values_t = [Phase::Default, Phase::Scaled, Phase::Memory]
+    )]
     phases: Vec<Phase>,
 }
 
