@@ -213,6 +213,20 @@ async fn play(args: &Args, binary: PathBuf) -> Result {
     Ok(())
 }
 
+/// Starts oci-sim with `world` and kube-sim with our CRD registered, both on loopback.
+pub(crate) async fn start_stand_ins(world: World) -> Result<(Sim, KubeSim)> {
+    let oci = Sim::start(world)
+        .await
+        .map_err(|e| fail("starting oci-sim", e))?;
+    let kube = KubeSim::start(kube_sim::Settings::default())
+        .await
+        .map_err(|e| fail("starting kube-sim", e))?;
+    let crd = k8s_glue::crd::crd_yaml().map_err(|e| fail("rendering the CRD", e))?;
+    kube.register_crd_yaml(&crd)
+        .map_err(|e| fail("registering the CRD", e))?;
+    Ok((oci, kube))
+}
+
 async fn start_cluster() -> Result<(Cluster, String)> {
     let mut world = World::new("us-ashburn-1");
     let compartment = world.add_compartment("oci-ipam-demo");
@@ -227,15 +241,7 @@ async fn start_cluster() -> Result<(Cluster, String)> {
     world.faults = oci_sim::FaultSettings::seeded(1)
         .with_default(oci_sim::FaultSpec::none().with_latency(latency));
 
-    let oci = Sim::start(world)
-        .await
-        .map_err(|e| fail("starting oci-sim", e))?;
-    let kube = KubeSim::start(kube_sim::Settings::default())
-        .await
-        .map_err(|e| fail("starting kube-sim", e))?;
-    let crd = k8s_glue::crd::crd_yaml().map_err(|e| fail("rendering the CRD", e))?;
-    kube.register_crd_yaml(&crd)
-        .map_err(|e| fail("registering the CRD", e))?;
+    let (oci, kube) = start_stand_ins(world).await?;
 
     let cluster = Cluster {
         oci,

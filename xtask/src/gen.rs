@@ -28,24 +28,24 @@ struct Artifact {
     render: fn() -> Result<String>,
 }
 
+/// Our CRD's YAML, as k8s-glue's types define it.
+fn crd_yaml() -> Result<String> {
+    k8s_glue::crd::crd_yaml()
+        .map_err(|err| Failure(format!("rendering the OciNetworkNode CRD: {err}")))
+}
+
 /// Every generated file.
 fn artifacts() -> Vec<Artifact> {
     vec![
         Artifact {
             path: "deploy/crds/ocinetworknodes.oci-ipam.io.yaml",
             source: "crates/k8s-glue/src/crd.rs",
-            render: || {
-                k8s_glue::crd::crd_yaml()
-                    .map_err(|err| Failure(format!("rendering the OciNetworkNode CRD: {err}")))
-            },
+            render: crd_yaml,
         },
         Artifact {
             path: "deploy/helm/oci-ipam/crds/ocinetworknodes.oci-ipam.io.yaml",
             source: "crates/k8s-glue/src/crd.rs",
-            render: || {
-                k8s_glue::crd::crd_yaml()
-                    .map_err(|err| Failure(format!("rendering the OciNetworkNode CRD: {err}")))
-            },
+            render: crd_yaml,
         },
         Artifact {
             path: "deploy/manifests/oci-ipam.yaml",

@@ -292,15 +292,7 @@ impl Env {
         let pod_subnet = world.add_subnet(&vcn, &compartment, "10.1.0.0/16");
         world.faults = latency_model();
 
-        let oci = Sim::start(world)
-            .await
-            .map_err(|e| fail("starting oci-sim", e))?;
-        let kube = KubeSim::start(kube_sim::Settings::default())
-            .await
-            .map_err(|e| fail("starting kube-sim", e))?;
-        let crd = k8s_glue::crd::crd_yaml().map_err(|e| fail("rendering the CRD", e))?;
-        kube.register_crd_yaml(&crd)
-            .map_err(|e| fail("registering the CRD", e))?;
+        let (oci, kube) = crate::demo::start_stand_ins(world).await?;
         let user = oci
             .create_user("oci-ipam-operator", None)
             .map_err(|e| fail("creating the OCI user", e))?;
