@@ -500,11 +500,14 @@ async fn instance_probes(
 ) {
     const INSTANCE: &str = "instance permissions";
     const OWN_SUBNET: &str = "subnets: each node's own subnet (no selector)";
-    let skipped = |probes: &mut Vec<Probe>, why: &str| {
-        probes.push(skip(INSTANCE, why));
+    let subnet_not_read = |probes: &mut Vec<Probe>, why: &str| {
         if node_subnet {
             probes.push(skip(OWN_SUBNET, format!("not read: {why}")));
         }
+    };
+    let skipped = |probes: &mut Vec<Probe>, why: &str| {
+        probes.push(skip(INSTANCE, why));
+        subnet_not_read(probes, why);
     };
 
     let Some(kube) = kube else {
@@ -560,12 +563,7 @@ async fn instance_probes(
                     "the Node's spec.providerID",
                 ),
             ));
-            if node_subnet {
-                probes.push(skip(
-                    OWN_SUBNET,
-                    "not read: the node's instance could not be read",
-                ));
-            }
+            subnet_not_read(probes, "the node's instance could not be read");
             return;
         }
     };
@@ -592,12 +590,7 @@ async fn instance_probes(
                     "the Node's spec.providerID",
                 ),
             ));
-            if node_subnet {
-                probes.push(skip(
-                    OWN_SUBNET,
-                    "not read: the node's VNICs could not be listed",
-                ));
-            }
+            subnet_not_read(probes, "the node's VNICs could not be listed");
             return;
         }
     };
